@@ -1,0 +1,70 @@
+//! `mcpctl`: build, deploy, rotate, invoke and destroy a remote MCP server on AWS Lambda behind
+//! API Gateway HTTP API v2, straight on the AWS SDKs.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "mcpctl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The deployment description.
+    #[arg(long, short = 'c', global = true, default_value = "deploy.toml", env = "MCPCTL_CONFIG")]
+    pub config: PathBuf,
+    /// Apply the `[stages.NAME]` overrides of deploy.toml.
+    #[arg(long, global = true)]
+    pub stage: Option<String>,
+    /// Human-readable progress (default) or one JSON document on stdout.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build both Lambdas and create or update every AWS resource of the stack.
+    Deploy(commands::deploy::Args),
+    /// Remove every AWS resource of the stack.
+    Destroy(commands::destroy::Args),
+    /// Replace the API key; the previous key keeps working until --finalize.
+    RotateKey(commands::rotate_key::Args),
+    /// Call the MCP server: initialize, tools/list, tools/call NAME ARGS.
+    Invoke(commands::invoke::Args),
+    /// Run the whole stack locally: API Gateway, authorizer and server, no AWS, no Docker.
+    Dev(commands::dev::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the outermost context says what failed, the root cause says why.
+            let root = e.root_cause().to_string();
+            let top = e.to_string();
+            if top == root {
+                eprintln!("error: {top}");
+            } else {
+                eprintln!("error: {top}: {root}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

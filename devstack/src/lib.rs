@@ -1,0 +1,1 @@
+//! Local API Gateway HTTP API v2 + Lambda Runtime API emulation.

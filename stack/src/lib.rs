@@ -1,0 +1,10 @@
+//! The description of one mcpctl deployment, shared by `mcpctl deploy` (real AWS) and
+//! `mcpctl dev` (local emulation) so both build exactly the same stack.
+
+pub mod config;
+pub mod names;
+pub mod routes;
+
+pub use config::{Config, ConfigError};
+pub use names::StackNames;
+pub use routes::{Route, ROUTES};

@@ -1,0 +1,43 @@
+//! Every AWS resource name derives from the stack name, so deploy, destroy, status and dev find
+//! everything again by name and tag, with no local state file.
+
+/// Tag key put on every resource this tool creates; its value is the stack name.
+pub const STACK_TAG: &str = "mcpctl:stack";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackNames {
+    pub stack: String,
+}
+
+impl StackNames {
+    pub fn new(stack: impl Into<String>) -> Self {
+        Self { stack: stack.into() }
+    }
+    pub fn secret(&self) -> String {
+        format!("{}/api-key", self.stack)
+    }
+    pub fn server_function(&self) -> String {
+        format!("{}-server", self.stack)
+    }
+    pub fn authorizer_function(&self) -> String {
+        format!("{}-authorizer", self.stack)
+    }
+    pub fn server_role(&self) -> String {
+        format!("{}-server-role", self.stack)
+    }
+    pub fn authorizer_role(&self) -> String {
+        format!("{}-authorizer-role", self.stack)
+    }
+    pub fn api(&self) -> String {
+        format!("{}-api", self.stack)
+    }
+    pub fn authorizer(&self) -> String {
+        format!("{}-api-key", self.stack)
+    }
+    pub fn ecr_repository(&self) -> String {
+        format!("{}-server", self.stack)
+    }
+    pub fn log_group(&self, function: &str) -> String {
+        format!("/aws/lambda/{function}")
+    }
+}
