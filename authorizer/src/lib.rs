@@ -1,0 +1,93 @@
+//! The API-key Lambda authorizer of an mcpctl stack.
+//!
+//! API Gateway (HTTP API v2, payload format 2.0, simple responses) calls it with each request's
+//! `x-api-key`; it answers `isAuthorized` by comparing the key with the AWSCURRENT and AWSPREVIOUS
+//! versions of a Secrets Manager secret, which it caches for a TTL. `main.rs` only wires this
+//! library into `lambda_runtime`, so `mcpctl dev` and tests call the same logic directly.
+
+pub mod config;
+pub mod event;
+pub mod keys;
+pub mod secrets_manager;
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use tracing::info;
+
+pub use config::{Config, ConfigError};
+pub use event::{AuthorizerEvent, SimpleResponse, API_KEY_HEADER};
+pub use keys::{KeyDigest, KeyStage, SecretKeys, MAX_KEY_BYTES};
+pub use secrets_manager::SecretsManagerSource;
+pub use store::{FetchError, KeyStore, Lookup, SecretSource};
+
+/// The context key that tells the integration which secret version the caller's key matched.
+pub const KEY_STAGE_CONTEXT: &str = "keyStage";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow(KeyStage),
+    Deny(Denial),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    MissingKey,
+    EmptyKey,
+    KeyTooLong,
+    WrongKey,
+    /// The secret could not be read and no earlier copy is cached.
+    SecretUnavailable,
+}
+
+impl Denial {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Denial::MissingKey => "no x-api-key header",
+            Denial::EmptyKey => "empty key",
+            Denial::KeyTooLong => "key longer than 4 KiB",
+            Denial::WrongKey => "key matches no version of the secret",
+            Denial::SecretUnavailable => "the secret cannot be read",
+        }
+    }
+}
+
+/// The decision for one event. Malformed keys are refused before the secret is consulted.
+pub async fn decide<S: SecretSource>(event: &AuthorizerEvent, store: &KeyStore<S>) -> Decision {
+    let Some(key) = event.api_key() else {
+        return Decision::Deny(Denial::MissingKey);
+    };
+    if key.len() > MAX_KEY_BYTES {
+        return Decision::Deny(Denial::KeyTooLong);
+    }
+    let key = key.trim();
+    if key.is_empty() {
+        return Decision::Deny(Denial::EmptyKey);
+    }
+    match store.lookup(&KeyDigest::of(key.as_bytes())).await {
+        Lookup::Matched(stage) => Decision::Allow(stage),
+        Lookup::NoMatch => Decision::Deny(Denial::WrongKey),
+        Lookup::Unavailable => Decision::Deny(Denial::SecretUnavailable),
+    }
+}
+
+/// The authorizer's answer to one event, logged without the key.
+pub async fn authorize<S: SecretSource>(
+    event: &AuthorizerEvent,
+    store: &KeyStore<S>,
+) -> SimpleResponse {
+    let request_id = event.request_id();
+    let route = event.route();
+    match decide(event, store).await {
+        Decision::Allow(stage) => {
+            info!(request_id, route, key_stage = stage.label(), "allowed");
+            let context =
+                BTreeMap::from([(KEY_STAGE_CONTEXT.to_string(), stage.label().to_string())]);
+            SimpleResponse::allow(context)
+        }
+        Decision::Deny(denial) => {
+            info!(request_id, route, reason = denial.reason(), "denied");
+            SimpleResponse::deny()
+        }
+    }
+}
