@@ -1,0 +1,9 @@
+//! The MCP server: Streamable HTTP, stateless, JSON responses. One router serves both the
+//! Lambda (through `lambda_http`) and the local HTTP server, so what is tested locally is what
+//! ships.
+
+pub mod http;
+pub mod tools;
+
+pub use http::{router, HttpOptions};
+pub use tools::McpServer;

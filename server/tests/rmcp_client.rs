@@ -1,0 +1,141 @@
+//! The official Rust MCP client (rmcp) against the real server binary: what an MCP host does.
+
+mod common;
+
+use common::LocalServer;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+async fn connect(url: &str) -> RunningService<RoleClient, ClientConfig> {
+    let transport = StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()),
+    );
+    ClientConfig::default()
+        .serve(transport)
+        .await
+        .expect("initialize succeeds")
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ClientConfig>,
+    name: &'static str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(name);
+    params.arguments = args.as_object().cloned();
+    client.call_tool(params).await.expect("tools/call answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmcp_client_lists_and_calls_every_tool() {
+    let server = LocalServer::start();
+    let client = connect(&server.url()).await;
+
+    let info = client.peer_info().expect("server info after initialize");
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.name.as_str()),
+        Some("mcpctl-server")
+    );
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "calculate",
+            "get_server_status",
+            "get_weather",
+            "lookup_user"
+        ]
+    );
+    for tool in &tools {
+        assert!(
+            tool.description.as_deref().is_some_and(|d| !d.is_empty()),
+            "{} has no description",
+            tool.name
+        );
+        assert_eq!(tool.input_schema.get("type"), Some(&json!("object")));
+    }
+    let calc = tools
+        .iter()
+        .find(|t| t.name == "calculate")
+        .expect("calculate");
+    let schema = Value::Object((*calc.input_schema).clone()).to_string();
+    for word in ["add", "subtract", "multiply", "divide"] {
+        assert!(
+            schema.contains(word),
+            "calculate schema lacks {word}: {schema}"
+        );
+    }
+
+    let weather = call(&client, "get_weather", json!({"city": "Kyiv"})).await;
+    assert_eq!(weather.is_error, Some(false));
+    let w = weather.structured_content.expect("structured weather");
+    assert_eq!(w["city"], "Kyiv");
+    let again = call(&client, "get_weather", json!({"city": "Kyiv"})).await;
+    assert_eq!(
+        again.structured_content.expect("structured")["temperature_c"],
+        w["temperature_c"]
+    );
+
+    let sum = call(
+        &client,
+        "calculate",
+        json!({"operation": "multiply", "a": 6, "b": 7}),
+    )
+    .await;
+    assert_eq!(sum.structured_content.expect("structured")["result"], 42.0);
+    let div0 = call(
+        &client,
+        "calculate",
+        json!({"operation": "divide", "a": 1, "b": 0}),
+    )
+    .await;
+    assert_eq!(div0.is_error, Some(true));
+
+    let status = call(&client, "get_server_status", json!({})).await;
+    let st = status.structured_content.expect("structured status");
+    assert_eq!(st["status"], "healthy");
+    assert_eq!(st["region"], "local");
+    assert!(
+        st["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z') && t.len() == 24),
+        "{st}"
+    );
+
+    let user = call(&client, "lookup_user", json!({"user_id": "2"})).await;
+    assert_eq!(
+        user.structured_content.expect("structured user")["name"],
+        "Bob Smith"
+    );
+    let missing = call(&client, "lookup_user", json!({"user_id": "404"})).await;
+    assert_eq!(missing.is_error, Some(true));
+
+    let unknown = {
+        let mut p = CallToolRequestParams::new("no_such_tool");
+        p.arguments = Some(Default::default());
+        client.call_tool(p).await
+    };
+    assert!(unknown.is_err(), "an unknown tool is a protocol error");
+
+    client.cancel().await.expect("client closes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_comes_from_aws_region() {
+    let server = LocalServer::start_with(&[("AWS_REGION", "eu-central-1")]);
+    let client = connect(&server.url()).await;
+    let status = call(&client, "get_server_status", json!({})).await;
+    assert_eq!(
+        status.structured_content.expect("structured")["region"],
+        "eu-central-1"
+    );
+    client.cancel().await.expect("client closes");
+}
