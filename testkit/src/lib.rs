@@ -93,6 +93,9 @@ impl Drop for MotoServer {
     }
 }
 
+/// (status, lower-cased headers, body).
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// A minimal blocking HTTP/1.1 client for tests that must see raw status codes and headers.
 /// Returns (status, lower-cased headers, body).
 pub fn http_request(
@@ -101,7 +104,7 @@ pub fn http_request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -142,7 +145,8 @@ pub fn http_request(
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
