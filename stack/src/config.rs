@@ -190,21 +190,20 @@ impl Config {
     /// Parses and validates `text`; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| line_of_offset(text, s.start))
-                .unwrap_or(1);
+            let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
             ConfigError::Invalid {
                 path: origin.to_string(),
                 line,
                 message: one_line(e.message()),
             }
         })?;
-        config.validate().map_err(|(key, message)| ConfigError::Invalid {
-            path: origin.to_string(),
-            line: line_of_key(text, &key),
-            message: format!("`{key}` {message}"),
-        })?;
+        config
+            .validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: origin.to_string(),
+                line: line_of_key(text, &key),
+                message: format!("`{key}` {message}"),
+            })?;
         Ok(config)
     }
 
@@ -214,9 +213,14 @@ impl Config {
         let over = self.stages.get(stage).ok_or_else(|| {
             let known: Vec<&str> = self.stages.keys().map(String::as_str).collect();
             if known.is_empty() {
-                format!("stage `{stage}` is not defined: add a [stages.{stage}] table to deploy.toml")
+                format!(
+                    "stage `{stage}` is not defined: add a [stages.{stage}] table to deploy.toml"
+                )
             } else {
-                format!("stage `{stage}` is not defined; known stages: {}", known.join(", "))
+                format!(
+                    "stage `{stage}` is not defined; known stages: {}",
+                    known.join(", ")
+                )
             }
         })?;
         let mut c = self.clone();
@@ -238,9 +242,8 @@ impl Config {
         }
         c.tags.extend(over.tags.clone());
         c.stages.clear();
-        c.validate().map_err(|(key, message)| {
-            format!("stage `{stage}`: `{key}` {message}")
-        })?;
+        c.validate()
+            .map_err(|(key, message)| format!("stage `{stage}`: `{key}` {message}"))?;
         Ok(c)
     }
 
@@ -267,13 +270,22 @@ impl Config {
         let region_ok = {
             let parts: Vec<&str> = self.region.split('-').collect();
             parts.len() >= 3
-                && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-                && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
         };
         if !region_ok {
             return err(
                 "region",
-                format!("must be an AWS region such as \"us-east-1\" (got {:?})", self.region),
+                format!(
+                    "must be an AWS region such as \"us-east-1\" (got {:?})",
+                    self.region
+                ),
             );
         }
         for (key, mb) in [
@@ -296,12 +308,18 @@ impl Config {
         if !(1..=MAX_SERVER_TIMEOUT_S).contains(&self.authorizer.timeout_s) {
             return err(
                 "authorizer.timeout_s",
-                format!("must be between 1 and {MAX_SERVER_TIMEOUT_S} (got {})", self.authorizer.timeout_s),
+                format!(
+                    "must be between 1 and {MAX_SERVER_TIMEOUT_S} (got {})",
+                    self.authorizer.timeout_s
+                ),
             );
         }
         for (key, days) in [
             ("server.log_retention_days", self.server.log_retention_days),
-            ("authorizer.log_retention_days", self.authorizer.log_retention_days),
+            (
+                "authorizer.log_retention_days",
+                self.authorizer.log_retention_days,
+            ),
         ] {
             if !LOG_RETENTION_DAYS.contains(&days) {
                 return err(
@@ -313,20 +331,29 @@ impl Config {
         if self.authorizer.cache_ttl_s > 3600 {
             return err(
                 "authorizer.cache_ttl_s",
-                format!("must be between 0 and 3600 (got {})", self.authorizer.cache_ttl_s),
+                format!(
+                    "must be between 0 and 3600 (got {})",
+                    self.authorizer.cache_ttl_s
+                ),
             );
         }
         if self.authorizer.secret_cache_ttl_s > 3600 {
             return err(
                 "authorizer.secret_cache_ttl_s",
-                format!("must be between 0 and 3600 (got {})", self.authorizer.secret_cache_ttl_s),
+                format!(
+                    "must be between 0 and 3600 (got {})",
+                    self.authorizer.secret_cache_ttl_s
+                ),
             );
         }
         for key in self.server.env.keys() {
             let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return err("server.env", format!("has an invalid variable name {key:?}: use letters, digits and '_'"));
+                return err(
+                    "server.env",
+                    format!("has an invalid variable name {key:?}: use letters, digits and '_'"),
+                );
             }
             if RESERVED_ENV.contains(&key.as_str()) {
                 return err("server.env", format!("sets {key}, which Lambda reserves"));
@@ -343,13 +370,19 @@ impl Config {
         if !stage_ok {
             return err(
                 "api.stage",
-                format!("must be \"$default\" or letters, digits, '-' and '_' (got {:?})", self.api.stage),
+                format!(
+                    "must be \"$default\" or letters, digits, '-' and '_' (got {:?})",
+                    self.api.stage
+                ),
             );
         }
         if !(self.api.throttling_rate.is_finite() && self.api.throttling_rate > 0.0) {
             return err(
                 "api.throttling_rate",
-                format!("must be a positive number of requests per second (got {})", self.api.throttling_rate),
+                format!(
+                    "must be a positive number of requests per second (got {})",
+                    self.api.throttling_rate
+                ),
             );
         }
         if self.api.throttling_burst == 0 {
@@ -438,7 +471,10 @@ mod tests {
     fn timeout_over_29_is_refused_with_the_reason() {
         let (line, msg) = invalid("name = \"a\"\n[server]\ntimeout_s = 30\n");
         assert_eq!(line, 3);
-        assert!(msg.contains("server.timeout_s") && msg.contains("30 s"), "{msg}");
+        assert!(
+            msg.contains("server.timeout_s") && msg.contains("30 s"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -454,7 +490,10 @@ mod tests {
             ("name = \"has space\"", "name"),
             ("region = \"mars\"", "region"),
             ("[server]\nmemory_mb = 64", "server.memory_mb"),
-            ("[server]\nlog_retention_days = 2", "server.log_retention_days"),
+            (
+                "[server]\nlog_retention_days = 2",
+                "server.log_retention_days",
+            ),
             ("[server.env]\nAWS_REGION = \"x\"", "server.env"),
             ("[authorizer]\ncache_ttl_s = 9999", "authorizer.cache_ttl_s"),
             ("[api]\nthrottling_rate = 0.0", "api.throttling_rate"),

@@ -11,7 +11,9 @@ pub struct StackNames {
 
 impl StackNames {
     pub fn new(stack: impl Into<String>) -> Self {
-        Self { stack: stack.into() }
+        Self {
+            stack: stack.into(),
+        }
     }
     pub fn secret(&self) -> String {
         format!("{}/api-key", self.stack)

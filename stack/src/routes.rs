@@ -18,9 +18,18 @@ impl Route {
 /// POST carries JSON-RPC; GET and DELETE reach the server so it can answer 405 with `Allow`
 /// (a stateless server offers no SSE stream and no session to delete) instead of a gateway 404.
 pub const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/mcp" },
-    Route { method: "GET", path: "/mcp" },
-    Route { method: "DELETE", path: "/mcp" },
+    Route {
+        method: "POST",
+        path: "/mcp",
+    },
+    Route {
+        method: "GET",
+        path: "/mcp",
+    },
+    Route {
+        method: "DELETE",
+        path: "/mcp",
+    },
 ];
 
 /// The route matching `method` and `path`, as API Gateway would select it.
