@@ -1,0 +1,309 @@
+//! `authorize` on payload-2.0 events shaped like the ones API Gateway sends (the example in the
+//! HTTP API Lambda authorizer documentation), against an in-memory secret.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mcpctl_authorizer::{
+    authorize, decide, AuthorizerEvent, Decision, Denial, FetchError, KeyStage, KeyStore,
+    SecretKeys, SecretSource, SimpleResponse,
+};
+use serde_json::{json, Value};
+
+const CURRENT: &str = "6f1c0a9e5b2d4c7f8e3a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e";
+const PREVIOUS: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+struct StaticSource {
+    current: &'static str,
+    previous: Option<&'static str>,
+    reads: AtomicUsize,
+}
+
+impl SecretSource for StaticSource {
+    async fn fetch(&self) -> Result<SecretKeys, FetchError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(SecretKeys::new(
+            self.current.as_bytes(),
+            self.previous.map(str::as_bytes),
+        ))
+    }
+
+    fn secret_id(&self) -> &str {
+        "mcp-server-api-key"
+    }
+}
+
+fn store() -> KeyStore<StaticSource> {
+    KeyStore::new(
+        StaticSource {
+            current: CURRENT,
+            previous: Some(PREVIOUS),
+            reads: AtomicUsize::new(0),
+        },
+        Duration::from_secs(60),
+    )
+}
+
+/// The documented payload-2.0 REQUEST authorizer event, with `headers` and `identitySource` as
+/// API Gateway fills them for the identity source `$request.header.x-api-key`.
+fn event_json(headers: Value, identity_source: Value) -> Value {
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/POST/mcp",
+        "identitySource": identity_source,
+        "routeKey": "POST /mcp",
+        "rawPath": "/mcp",
+        "rawQueryString": "",
+        "cookies": ["cookie1", "cookie2"],
+        "headers": headers,
+        "queryStringParameters": {},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef123",
+            "authentication": null,
+            "domainName": "abcdef123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef123",
+            "http": {
+                "method": "POST",
+                "path": "/mcp",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "curl/8.5.0"
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "POST /mcp",
+            "stage": "$default",
+            "time": "12/Mar/2020:19:03:58 +0000",
+            "timeEpoch": 1583348638390u64
+        },
+        "pathParameters": {},
+        "stageVariables": {}
+    })
+}
+
+fn event_with_key(key: &str) -> AuthorizerEvent {
+    parse(event_json(
+        json!({
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+            "content-length": "87",
+            "host": "abcdef123.execute-api.us-east-1.amazonaws.com",
+            "x-api-key": key,
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-proto": "https"
+        }),
+        json!([key]),
+    ))
+}
+
+fn parse(value: Value) -> AuthorizerEvent {
+    serde_json::from_value(value).expect("a payload-2.0 event deserializes")
+}
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn response_json(event: &AuthorizerEvent, store: &KeyStore<StaticSource>) -> Value {
+    serde_json::to_value(run(authorize(event, store))).unwrap()
+}
+
+#[test]
+fn current_and_previous_keys_are_allowed_with_their_stage_in_the_context() {
+    let store = store();
+    assert_eq!(
+        response_json(&event_with_key(CURRENT), &store),
+        json!({"isAuthorized": true, "context": {"keyStage": "AWSCURRENT"}})
+    );
+    assert_eq!(
+        response_json(&event_with_key(PREVIOUS), &store),
+        json!({"isAuthorized": true, "context": {"keyStage": "AWSPREVIOUS"}})
+    );
+    assert_eq!(
+        store.source().reads.load(Ordering::SeqCst),
+        1,
+        "one read serves both"
+    );
+}
+
+#[test]
+fn wrong_and_malformed_keys_are_denied() {
+    let store = store();
+    let long = "a".repeat(64 * 1024);
+    let just_over = "b".repeat(4097);
+    let cases: Vec<(&str, Denial)> = vec![
+        ("not-the-key", Denial::WrongKey),
+        (&CURRENT[..63], Denial::WrongKey),
+        (
+            "6F1C0A9E5B2D4C7F8E3A1B0C9D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A3B2C1D0E",
+            Denial::WrongKey,
+        ),
+        ("ключ-🔑-clé", Denial::WrongKey),
+        ("", Denial::EmptyKey),
+        ("   ", Denial::EmptyKey),
+        (&long, Denial::KeyTooLong),
+        (&just_over, Denial::KeyTooLong),
+    ];
+    for (key, expected) in cases {
+        let event = event_with_key(key);
+        assert_eq!(
+            run(decide(&event, &store)),
+            Decision::Deny(expected),
+            "key of {} bytes",
+            key.len()
+        );
+        assert_eq!(
+            response_json(&event, &store),
+            json!({"isAuthorized": false, "context": {}})
+        );
+    }
+}
+
+#[test]
+fn a_key_appended_to_the_right_one_is_denied() {
+    let store = store();
+    // Two x-api-key headers reach the authorizer comma-joined; neither alone is what was sent.
+    let joined = format!("{CURRENT},{PREVIOUS}");
+    assert_eq!(
+        run(decide(&event_with_key(&joined), &store)),
+        Decision::Deny(Denial::WrongKey)
+    );
+    let padded = format!("{CURRENT}\0");
+    assert_eq!(
+        run(decide(&event_with_key(&padded), &store)),
+        Decision::Deny(Denial::WrongKey)
+    );
+}
+
+#[test]
+fn malformed_keys_never_read_the_secret() {
+    let store = store();
+    for key in ["", &"x".repeat(64 * 1024)] {
+        run(authorize(&event_with_key(key), &store));
+    }
+    run(authorize(&parse(event_json(json!({}), json!([]))), &store));
+    assert_eq!(store.source().reads.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn missing_header_is_denied() {
+    let store = store();
+    let no_key = parse(event_json(json!({"host": "example.com"}), json!([])));
+    assert_eq!(
+        run(decide(&no_key, &store)),
+        Decision::Deny(Denial::MissingKey)
+    );
+    let null_everything = parse(event_json(Value::Null, Value::Null));
+    assert_eq!(
+        run(decide(&null_everything, &store)),
+        Decision::Deny(Denial::MissingKey)
+    );
+    let bare = parse(json!({"version": "2.0", "type": "REQUEST"}));
+    assert_eq!(
+        run(decide(&bare, &store)),
+        Decision::Deny(Denial::MissingKey)
+    );
+}
+
+#[test]
+fn header_name_case_does_not_matter() {
+    let store = store();
+    for name in ["x-api-key", "X-Api-Key", "X-API-KEY", "x-API-key"] {
+        let event = parse(event_json(json!({ name: CURRENT }), json!([])));
+        assert_eq!(
+            run(decide(&event, &store)),
+            Decision::Allow(KeyStage::Current),
+            "{name}"
+        );
+    }
+    // The lower-cased header API Gateway sends wins over any other spelling.
+    let both = parse(event_json(
+        json!({"x-api-key": PREVIOUS, "X-Api-Key": "wrong"}),
+        json!([]),
+    ));
+    assert_eq!(
+        run(decide(&both, &store)),
+        Decision::Allow(KeyStage::Previous)
+    );
+}
+
+#[test]
+fn identity_source_is_the_fallback() {
+    let store = store();
+    let only_identity = parse(event_json(json!({"host": "h"}), json!([CURRENT])));
+    assert_eq!(
+        run(decide(&only_identity, &store)),
+        Decision::Allow(KeyStage::Current)
+    );
+    // The header is what the client sent; a differing identitySource does not override it.
+    let header_wins = parse(event_json(json!({"x-api-key": "wrong"}), json!([CURRENT])));
+    assert_eq!(
+        run(decide(&header_wins, &store)),
+        Decision::Deny(Denial::WrongKey)
+    );
+}
+
+#[test]
+fn responses_round_trip_in_the_simple_format() {
+    let text = r#"{"isAuthorized":true,"context":{"keyStage":"AWSPREVIOUS"}}"#;
+    let parsed: SimpleResponse = serde_json::from_str(text).unwrap();
+    assert!(parsed.is_authorized);
+    assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
+}
+
+/// Collects everything the tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn keys_never_reach_logs_or_responses() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let store = store();
+    let wrong = "wrong-key-7d2f9c";
+    let responses: Vec<String> = tracing::subscriber::with_default(subscriber, || {
+        [CURRENT, PREVIOUS, wrong]
+            .iter()
+            .map(|key| {
+                serde_json::to_string(&run(authorize(&event_with_key(key), &store))).unwrap()
+            })
+            .collect()
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("allowed") && logs.contains("denied"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("JKJaXmPLvHcESHA="),
+        "logs carry the request id: {logs}"
+    );
+    for key in [CURRENT, PREVIOUS, wrong] {
+        assert!(!logs.contains(key), "a key leaked into the logs: {logs}");
+        for response in &responses {
+            assert!(!response.contains(key), "a key leaked into {response}");
+        }
+    }
+}
