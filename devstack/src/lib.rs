@@ -1,3 +1,264 @@
-//! Local API Gateway HTTP API v2 + Lambda Runtime API emulation that runs the real binaries.
+//! Local API Gateway HTTP API v2 + Lambda Runtime API emulation that runs the real binaries:
+//! `mcpctl dev` in a library, so integration tests drive exactly what users run.
 
+mod body;
+pub mod client_config;
+mod clock;
+pub mod event;
+pub mod function;
+mod gateway;
+mod ids;
+mod log;
+pub mod runtime;
+pub mod secrets;
 pub mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcpctl_stack::{Config, StackNames};
+
+pub use function::FunctionStats;
+pub use gateway::{INTEGRATION_LIMIT, MAX_REQUEST_BYTES};
+pub use log::Log;
+pub use state::{KeyPair, LocalState};
+
+/// The account id every local ARN carries.
+pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
+/// The API id in local `requestContext`s.
+pub const LOCAL_API_ID: &str = "devstack00";
+/// Lambda's default per-function concurrency is far higher; a laptop is not.
+pub const DEFAULT_MAX_INSTANCES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("cannot listen on {addr}: {source} (pick another with --port)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the local Secrets Manager: {0}")]
+    Secrets(std::io::Error),
+    #[error("{what} binary {path} does not exist")]
+    MissingBinary { what: &'static str, path: String },
+}
+
+/// Everything `mcpctl dev` needs to run.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    pub config: Config,
+    pub server_bin: PathBuf,
+    pub authorizer_bin: PathBuf,
+    pub state: LocalState,
+    pub bind: SocketAddr,
+    pub max_instances: usize,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DevStats {
+    pub server: FunctionStats,
+    pub authorizer: FunctionStats,
+}
+
+/// A running dev stack. Call [`DevStack::shutdown`] to stop it; dropping it also kills every
+/// instance.
+pub struct DevStack {
+    addr: SocketAddr,
+    gateway: Arc<gateway::Gateway>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
+    _secrets: secrets::SecretsStandIn,
+}
+
+impl DevStack {
+    /// Binds the gateway and starts serving; functions start lazily on their first request.
+    pub async fn start(options: DevOptions) -> Result<Self, DevError> {
+        for (what, path) in [
+            ("server", &options.server_bin),
+            ("authorizer", &options.authorizer_bin),
+        ] {
+            if !path.is_file() {
+                return Err(DevError::MissingBinary {
+                    what,
+                    path: path.display().to_string(),
+                });
+            }
+        }
+        let config = &options.config;
+        let names = StackNames::new(&config.name);
+        let secret = secrets::SecretIdentity {
+            name: names.secret(),
+            region: config.region.clone(),
+            account_id: LOCAL_ACCOUNT_ID.into(),
+        };
+        let secrets = secrets::SecretsStandIn::start(options.state.clone(), secret.clone())
+            .await
+            .map_err(DevError::Secrets)?;
+
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|source| DevError::Bind {
+                addr: options.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| DevError::Bind {
+            addr: options.bind,
+            source,
+        })?;
+
+        let mut server_env = config.server.env.clone();
+        let mut authorizer_env = BTreeMap::new();
+        authorizer_env.insert("API_KEY_SECRET_ID".to_string(), secret.name.clone());
+        authorizer_env.insert(
+            "SECRET_CACHE_TTL_S".to_string(),
+            config.authorizer.secret_cache_ttl_s.to_string(),
+        );
+        authorizer_env.insert(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),
+            secrets.endpoint(),
+        );
+        for env in [&mut server_env, &mut authorizer_env] {
+            // Lambda hands every function role credentials; these dummies keep SDKs from
+            // reaching for the developer's real ones or for instance metadata.
+            for (k, v) in [
+                ("AWS_ACCESS_KEY_ID", "ASIADEVSTACKLOCAL000"),
+                ("AWS_SECRET_ACCESS_KEY", "devstack-local-secret"),
+                ("AWS_SESSION_TOKEN", "devstack-local-session"),
+                ("AWS_CONFIG_FILE", "/dev/null"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ] {
+                env.insert(k.to_string(), v.to_string());
+            }
+            // Developer conveniences, not set by Lambda, unless deploy.toml sets them itself.
+            for k in ["RUST_LOG", "RUST_BACKTRACE"] {
+                if let Ok(v) = std::env::var(k) {
+                    env.entry(k.to_string()).or_insert(v);
+                }
+            }
+        }
+        let server = Arc::new(function::Function::new(
+            function::FunctionSpec {
+                label: "server".into(),
+                name: names.server_function(),
+                binary: options.server_bin.clone(),
+                memory_mb: config.server.memory_mb,
+                timeout: Duration::from_secs(config.server.timeout_s.into()),
+                region: config.region.clone(),
+                account_id: LOCAL_ACCOUNT_ID.into(),
+                env: server_env,
+                max_instances: options.max_instances,
+            },
+            options.log.clone(),
+        ));
+        let authorizer = Arc::new(function::Function::new(
+            function::FunctionSpec {
+                label: "authorizer".into(),
+                name: names.authorizer_function(),
+                binary: options.authorizer_bin.clone(),
+                memory_mb: config.authorizer.memory_mb,
+                timeout: Duration::from_secs(config.authorizer.timeout_s.into()),
+                region: config.region.clone(),
+                account_id: LOCAL_ACCOUNT_ID.into(),
+                env: authorizer_env,
+                max_instances: options.max_instances,
+            },
+            options.log.clone(),
+        ));
+        let gateway = Arc::new(gateway::Gateway::new(
+            event::ApiIdentity {
+                account_id: LOCAL_ACCOUNT_ID.into(),
+                api_id: LOCAL_API_ID.into(),
+                region: config.region.clone(),
+                stage: "$default".into(),
+            },
+            server,
+            authorizer,
+            Duration::from_secs(config.authorizer.cache_ttl_s.into()),
+            addr.port(),
+            options.log.clone(),
+        ));
+
+        let app = axum::Router::new()
+            .fallback(gateway::serve)
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(gateway.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Ok(Self {
+            addr,
+            gateway,
+            stop: Some(stop),
+            serving: Some(serving),
+            _secrets: secrets,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The MCP endpoint: the path of the first route in the shared route table.
+    pub fn url(&self) -> String {
+        let path = mcpctl_stack::ROUTES.first().map_or("/mcp", |r| r.path);
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn stats(&self) -> DevStats {
+        DevStats {
+            server: self.gateway.server.stats(),
+            authorizer: self.gateway.authorizer.stats(),
+        }
+    }
+
+    /// Process ids of every running function instance.
+    pub fn instance_pids(&self) -> Vec<u32> {
+        let mut pids = self.gateway.server.pids();
+        pids.extend(self.gateway.authorizer.pids());
+        pids
+    }
+
+    /// Stops accepting requests, gives in-flight ones a moment, then kills every instance and
+    /// waits until each is reaped.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            let abort = serving.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), serving)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        self.gateway.server.shutdown().await;
+        self.gateway.authorizer.shutdown().await;
+    }
+}
+
+impl Drop for DevStack {
+    fn drop(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+        // Each instance's watcher kills its process once the instance is dropped; tokio's
+        // kill_on_drop covers a runtime that is already gone.
+        self.gateway.server.close_now();
+        self.gateway.authorizer.close_now();
+    }
+}

@@ -28,7 +28,11 @@ pub enum StateError {
 pub struct KeyPair {
     #[serde(rename = "AWSCURRENT")]
     pub current: String,
-    #[serde(rename = "AWSPREVIOUS", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AWSPREVIOUS",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub previous: Option<String>,
 }
 
@@ -79,11 +83,13 @@ impl LocalState {
     pub fn keys(&self) -> Result<Option<KeyPair>, StateError> {
         let path = self.keys_path();
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|_| StateError::Corrupt {
-                    path: path.display().to_string(),
-                }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|_| StateError::Corrupt {
+                        path: path.display().to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io(&path)(e)),
         }
@@ -132,7 +138,8 @@ impl LocalState {
     }
 
     fn write_keys(&self, pair: &KeyPair) -> Result<(), StateError> {
-        let bytes = serde_json::to_vec_pretty(pair).map_err(|e| StateError::Random(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(pair).map_err(|e| StateError::Random(e.to_string()))?;
         self.write_private(&self.keys_path(), &bytes)
     }
 
