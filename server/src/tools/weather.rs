@@ -14,10 +14,12 @@ pub struct WeatherRequest {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Weather {
     pub city: String,
+    // i32 rather than u32: JSON Schema validators (AJV in the TypeScript SDK) know the
+    // "int32" format schemars emits for it, and warn about "uint32".
     pub temperature_c: i32,
     pub condition: String,
-    pub humidity_percent: u32,
-    pub wind_kph: u32,
+    pub humidity_percent: i32,
+    pub wind_kph: i32,
 }
 
 const CONDITIONS: &[&str] = &[
@@ -45,8 +47,8 @@ pub fn mock_weather(city: &str) -> Result<Weather, String> {
         city: city.to_string(),
         temperature_c: (h % 46) as i32 - 10,
         condition: CONDITIONS[((h >> 8) % CONDITIONS.len() as u64) as usize].to_string(),
-        humidity_percent: 20 + ((h >> 16) % 76) as u32,
-        wind_kph: ((h >> 24) % 60) as u32,
+        humidity_percent: 20 + ((h >> 16) % 76) as i32,
+        wind_kph: ((h >> 24) % 60) as i32,
     })
 }
 
