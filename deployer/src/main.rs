@@ -1,7 +1,13 @@
 //! `mcpctl`: build, deploy, rotate, invoke and destroy a remote MCP server on AWS Lambda behind
 //! API Gateway HTTP API v2, straight on the AWS SDKs.
 
+mod aws;
+mod build;
 mod commands;
+mod elf;
+mod package;
+mod resources;
+mod steps;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,8 +1,232 @@
-use crate::Cli;
+//! `mcpctl deploy`: converge every resource of the stack, in dependency order, each step
+//! read → plan → apply. A second run with nothing changed makes no mutating call.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use mcpctl_stack::config::Package;
+use serde_json::json;
+
+use crate::aws::Aws;
+use crate::build::{self, Binaries, PREBUILT_ENV};
+use crate::package::{self, LambdaZip};
+use crate::resources::api::HttpApi;
+use crate::resources::authorizer::ApiAuthorizer;
+use crate::resources::function::Function;
+use crate::resources::iam::Role;
+use crate::resources::integration::Integration;
+use crate::resources::logs::LogGroup;
+use crate::resources::permission::Permission;
+use crate::resources::routes::Routes;
+use crate::resources::secret::{self, Secret};
+use crate::resources::stage::Stage;
+use crate::resources::{converge, Ctx};
+use crate::steps::{Change, Steps};
+use crate::{Cli, Output};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Print the API key (otherwise only how to get it).
+    #[arg(long)]
+    pub show_key: bool,
+    /// Skip the build: take `mcpctl-server` and `mcpctl-authorizer` from DIR (still checked for
+    /// x86_64 and glibc <= 2.34).
+    #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
+    pub prebuilt: Option<PathBuf>,
+}
 
-pub async fn run(_cli: &Cli, _args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mcpctl deploy` is not built yet")
+pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
+    let config = super::load_config(cli)?;
+    if config.package == Package::Image {
+        bail!("package = \"image\" is not supported by `mcpctl deploy` yet: set package = \"zip\" in deploy.toml");
+    }
+    let aws = Aws::connect(&config).await?;
+    let ctx = Ctx::new(&aws, &config);
+    let names = &ctx.names;
+    let mut steps = Steps::new(cli.output, aws.calls.clone())?;
+
+    let secret_arn = steps
+        .run(format!("secret {}", names.secret()), converge(&Secret, &ctx))
+        .await?;
+    let server_role = steps
+        .run(format!("role {}", names.server_role()), converge(&Role::server(&ctx), &ctx))
+        .await?;
+    let authorizer_role = steps
+        .run(
+            format!("role {}", names.authorizer_role()),
+            converge(&Role::authorizer(&ctx, &secret_arn), &ctx),
+        )
+        .await?;
+
+    let project_dir = cli
+        .config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let binaries = steps
+        .run("build", async {
+            let b = match &args.prebuilt {
+                Some(dir) => build::prebuilt(dir)?,
+                None => build::zigbuild(&project_dir).await?,
+            };
+            let how = if args.prebuilt.is_some() { "prebuilt" } else { "built" };
+            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
+            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
+        })
+        .await?;
+    let (server_zip, authorizer_zip) = steps
+        .run("package", async { zip_both(&binaries) })
+        .await?;
+
+    let server_fn = names.server_function();
+    let authorizer_fn = names.authorizer_function();
+    for (function, days) in [
+        (&server_fn, config.server.log_retention_days),
+        (&authorizer_fn, config.authorizer.log_retention_days),
+    ] {
+        let group = LogGroup {
+            name: names.log_group(function),
+            retention_days: i32::try_from(days).context("log retention out of range")?,
+        };
+        steps
+            .run(format!("log group {}", group.name), converge(&group, &ctx))
+            .await?;
+    }
+
+    let mut server_env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
+    server_env.extend(config.server.env.clone());
+    let server = Function {
+        name: server_fn.clone(),
+        description: format!("MCP server of the mcpctl stack {}", config.name),
+        role_arn: server_role,
+        code_sha256: server_zip.code_sha256,
+        zip: server_zip.bytes,
+        memory_mb: as_i32(config.server.memory_mb)?,
+        timeout_s: as_i32(config.server.timeout_s)?,
+        env: server_env,
+    };
+    let server_arn = steps
+        .run(format!("function {server_fn}"), converge(&server, &ctx))
+        .await?;
+    let authorizer = Function {
+        name: authorizer_fn.clone(),
+        description: format!("API key authorizer of the mcpctl stack {}", config.name),
+        role_arn: authorizer_role,
+        code_sha256: authorizer_zip.code_sha256,
+        zip: authorizer_zip.bytes,
+        memory_mb: as_i32(config.authorizer.memory_mb)?,
+        timeout_s: as_i32(config.authorizer.timeout_s)?,
+        env: BTreeMap::from([
+            ("API_KEY_SECRET_ID".to_string(), secret_arn.clone()),
+            (
+                "SECRET_CACHE_TTL_S".to_string(),
+                config.authorizer.secret_cache_ttl_s.to_string(),
+            ),
+        ]),
+    };
+    let authorizer_arn = steps
+        .run(format!("function {authorizer_fn}"), converge(&authorizer, &ctx))
+        .await?;
+
+    let api = steps
+        .run(format!("http api {}", names.api()), converge(&HttpApi::new(&ctx), &ctx))
+        .await?;
+    let integration = Integration {
+        api_id: api.id.clone(),
+        function_arn: server_arn.clone(),
+    };
+    let integration_id = steps
+        .run("integration (AWS_PROXY, payload 2.0)", converge(&integration, &ctx))
+        .await?;
+    let api_authorizer = ApiAuthorizer::new(&ctx, &api.id, &authorizer_arn);
+    let authorizer_id = steps
+        .run(
+            format!("authorizer {}", api_authorizer.name),
+            converge(&api_authorizer, &ctx),
+        )
+        .await?;
+    let routes = Routes {
+        api_id: api.id.clone(),
+        integration_id,
+        authorizer_id: authorizer_id.clone(),
+    };
+    steps.run("routes", converge(&routes, &ctx)).await?;
+    let stage = Stage::new(&ctx, &api.id);
+    steps
+        .run(format!("stage {}", stage.name), converge(&stage, &ctx))
+        .await?;
+    steps
+        .run(
+            format!("permission {server_fn}"),
+            converge(&Permission::server(&ctx, &server_arn, &api.id), &ctx),
+        )
+        .await?;
+    steps
+        .run(
+            format!("permission {authorizer_fn}"),
+            converge(
+                &Permission::authorizer(&ctx, &authorizer_arn, &api.id, &authorizer_id),
+                &ctx,
+            ),
+        )
+        .await?;
+
+    let endpoint = super::endpoint_url(&api.endpoint, &config.api.stage);
+    let key = if args.show_key {
+        secret::key(&ctx, "AWSCURRENT").await?
+    } else {
+        None
+    };
+    let get_key = format!(
+        "mcpctl deploy --show-key, or aws secretsmanager get-secret-value --secret-id {} --query SecretString --output text",
+        names.secret()
+    );
+    match cli.output {
+        Output::Json => super::print_json(&json!({
+            "stack": config.name,
+            "region": config.region,
+            "endpoint": endpoint,
+            "secret_id": names.secret(),
+            "api_key": key,
+            "resources": steps.records,
+            "mutating_calls": aws.calls.mutating_count(),
+            "api_calls": aws.calls.total(),
+            "elapsed_ms": steps.elapsed().as_millis(),
+        }))?,
+        Output::Text => {
+            steps.note(&format!(
+                "deployed {} in {:.1}s ({} changes)",
+                config.name,
+                steps.elapsed().as_secs_f64(),
+                aws.calls.mutating_count()
+            ));
+            println!("Endpoint: {endpoint}");
+            match key {
+                Some(k) => println!("API key:  {k}"),
+                None => println!("API key:  {get_key}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
+    let zip = |path: &std::path::Path| -> Result<LambdaZip> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        package::bootstrap_zip(&bytes)
+    };
+    let server = zip(&binaries.server)?;
+    let authorizer = zip(&binaries.authorizer)?;
+    let what = format!(
+        "{} KiB + {} KiB",
+        server.bytes.len() / 1024,
+        authorizer.bytes.len() / 1024
+    );
+    Ok((Change::Done(what), (server, authorizer)))
+}
+
+fn as_i32(v: u32) -> Result<i32> {
+    i32::try_from(v).context("value out of range")
 }

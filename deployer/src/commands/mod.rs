@@ -4,6 +4,9 @@ pub mod dev;
 pub mod invoke;
 pub mod rotate_key;
 
+use anyhow::Result;
+use mcpctl_stack::Config;
+
 use crate::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -13,5 +16,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey(ref args) => rotate_key::run(&cli, args).await,
         Command::Invoke(ref args) => invoke::run(&cli, args).await,
         Command::Dev(ref args) => dev::run(&cli, args).await,
+    }
+}
+
+/// deploy.toml with `--stage` applied; every error is already one line naming file, line and key.
+pub fn load_config(cli: &Cli) -> Result<Config> {
+    let config = Config::load(&cli.config)?;
+    match &cli.stage {
+        Some(stage) => config.for_stage(stage).map_err(anyhow::Error::msg),
+        None => Ok(config),
+    }
+}
+
+/// The URL clients use: the API's base URL, the stage path unless it is `$default`, then `/mcp`.
+pub fn endpoint_url(api_endpoint: &str, stage: &str) -> String {
+    let base = api_endpoint.trim_end_matches('/');
+    if stage == "$default" {
+        format!("{base}/mcp")
+    } else {
+        format!("{base}/{stage}/mcp")
+    }
+}
+
+/// Prints `value` as the one JSON document on stdout.
+pub fn print_json(value: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_has_stage_path_unless_default() {
+        assert_eq!(
+            endpoint_url("https://abc.execute-api.us-east-1.amazonaws.com", "$default"),
+            "https://abc.execute-api.us-east-1.amazonaws.com/mcp"
+        );
+        assert_eq!(endpoint_url("https://h/", "prod"), "https://h/prod/mcp");
     }
 }

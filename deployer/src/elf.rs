@@ -1,0 +1,212 @@
+//! Reads the glibc symbol versions an x86_64 ELF binary needs (its `.gnu.version_r` section),
+//! so deploy refuses a binary that would fail to start on provided.al2023 (glibc 2.34) with
+//! "version `GLIBC_2.35' not found" only once it runs in Lambda.
+
+use thiserror::Error;
+
+/// provided.al2023 ships glibc 2.34.
+pub const MAX_GLIBC: (u32, u32) = (2, 34);
+
+const EM_X86_64: u16 = 62;
+const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ElfError {
+    #[error("not an ELF binary")]
+    NotElf,
+    #[error("not a 64-bit little-endian ELF binary")]
+    Unsupported,
+    #[error("built for machine {0}, but Lambda runs x86_64 (machine 62)")]
+    WrongMachine(u16),
+    #[error("truncated or corrupt ELF ({0})")]
+    Corrupt(&'static str),
+    #[error("needs {needed}, but provided.al2023 has glibc {}.{}: build with `cargo zigbuild --target x86_64-unknown-linux-gnu.2.34`", MAX_GLIBC.0, MAX_GLIBC.1)]
+    GlibcTooNew { needed: String },
+}
+
+fn u16_at(d: &[u8], at: usize) -> Result<u16, ElfError> {
+    d.get(at..at + 2)
+        .and_then(|b| b.try_into().ok())
+        .map(u16::from_le_bytes)
+        .ok_or(ElfError::Corrupt("short read"))
+}
+
+fn u32_at(d: &[u8], at: usize) -> Result<u32, ElfError> {
+    d.get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or(ElfError::Corrupt("short read"))
+}
+
+fn u64_at(d: &[u8], at: usize) -> Result<usize, ElfError> {
+    d.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .and_then(|v| usize::try_from(v).ok())
+        .ok_or(ElfError::Corrupt("short read"))
+}
+
+fn c_str_at(d: &[u8], at: usize) -> Result<String, ElfError> {
+    let rest = d.get(at..).ok_or(ElfError::Corrupt("string offset"))?;
+    let end = rest
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(ElfError::Corrupt("unterminated string"))?;
+    Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+}
+
+struct Section {
+    kind: u32,
+    offset: usize,
+    size: usize,
+    link: usize,
+    info: usize,
+}
+
+/// Every version name the binary requires from its shared libraries (e.g. `GLIBC_2.34`),
+/// after checking it is an x86_64 ELF.
+pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
+    if d.get(..4) != Some(b"\x7fELF") {
+        return Err(ElfError::NotElf);
+    }
+    if d.get(4) != Some(&2) || d.get(5) != Some(&1) {
+        return Err(ElfError::Unsupported);
+    }
+    let machine = u16_at(d, 0x12)?;
+    if machine != EM_X86_64 {
+        return Err(ElfError::WrongMachine(machine));
+    }
+    let sh_off = u64_at(d, 0x28)?;
+    let sh_entsize = usize::from(u16_at(d, 0x3a)?);
+    let sh_num = usize::from(u16_at(d, 0x3c)?);
+    let section = |i: usize| -> Result<Section, ElfError> {
+        let at = sh_off + i * sh_entsize;
+        Ok(Section {
+            kind: u32_at(d, at + 4)?,
+            offset: u64_at(d, at + 24)?,
+            size: u64_at(d, at + 32)?,
+            link: u32_at(d, at + 40)? as usize,
+            info: u32_at(d, at + 44)? as usize,
+        })
+    };
+    let mut names = Vec::new();
+    for i in 0..sh_num {
+        let verneed = section(i)?;
+        if verneed.kind != SHT_GNU_VERNEED {
+            continue;
+        }
+        let strtab = section(verneed.link)?;
+        let name = |off: u32| -> Result<String, ElfError> {
+            if off as usize >= strtab.size {
+                return Err(ElfError::Corrupt("name outside the string table"));
+            }
+            c_str_at(d, strtab.offset + off as usize)
+        };
+        // `info` entries of Verneed, each followed by a chain of Vernaux.
+        let mut entry = verneed.offset;
+        for _ in 0..verneed.info {
+            let count = u16_at(d, entry + 2)?;
+            let mut aux = entry + u32_at(d, entry + 8)? as usize;
+            for _ in 0..count {
+                names.push(name(u32_at(d, aux + 8)?)?);
+                let next = u32_at(d, aux + 12)? as usize;
+                if next == 0 {
+                    break;
+                }
+                aux += next;
+            }
+            let next = u32_at(d, entry + 12)? as usize;
+            if next == 0 {
+                break;
+            }
+            entry += next;
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn glibc_version(name: &str) -> Option<(u32, u32)> {
+    let v = name.strip_prefix("GLIBC_")?;
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |m| m.parse().ok())?;
+    Some((major, minor))
+}
+
+/// The newest glibc version the binary needs, if it links glibc at all.
+pub fn newest_glibc(d: &[u8]) -> Result<Option<String>, ElfError> {
+    Ok(needed_versions(d)?
+        .into_iter()
+        .filter_map(|n| glibc_version(&n).map(|v| (v, n)))
+        .max()
+        .map(|(_, n)| n))
+}
+
+/// Fails when the binary needs a glibc newer than Lambda's.
+pub fn check_lambda_compatible(d: &[u8]) -> Result<Option<String>, ElfError> {
+    let newest = newest_glibc(d)?;
+    if let Some(n) = &newest {
+        if glibc_version(n).is_some_and(|v| v > MAX_GLIBC) {
+            return Err(ElfError::GlibcTooNew { needed: n.clone() });
+        }
+    }
+    Ok(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system_binary() -> Vec<u8> {
+        std::fs::read("/bin/true").expect("/bin/true exists on Linux")
+    }
+
+    #[test]
+    fn reads_the_glibc_versions_of_a_real_binary() {
+        let versions = needed_versions(&system_binary()).unwrap();
+        assert!(versions.iter().any(|v| v.starts_with("GLIBC_2.")), "{versions:?}");
+        let objdump = std::process::Command::new("objdump").args(["-T", "/bin/true"]).output();
+        if let Ok(out) = objdump {
+            // Same answer as binutils, where it is installed.
+            let text = String::from_utf8_lossy(&out.stdout);
+            for v in &versions {
+                assert!(text.contains(v.as_str()), "{v} not in objdump output");
+            }
+        }
+    }
+
+    #[test]
+    fn a_binary_needing_a_newer_glibc_is_refused() {
+        let mut bin = system_binary();
+        let newest = newest_glibc(&bin).unwrap().expect("links glibc");
+        // Rewrite the newest version name in place (same length) to one Lambda lacks.
+        let too_new = format!("GLIBC_2.{}", 99);
+        assert_eq!(newest.len(), too_new.len(), "{newest}");
+        let at = bin
+            .windows(newest.len())
+            .position(|w| w == newest.as_bytes())
+            .unwrap();
+        bin[at..at + too_new.len()].copy_from_slice(too_new.as_bytes());
+        assert_eq!(
+            check_lambda_compatible(&bin),
+            Err(ElfError::GlibcTooNew { needed: too_new })
+        );
+    }
+
+    #[test]
+    fn non_elf_and_wrong_machine_are_refused() {
+        assert_eq!(needed_versions(b"#!/bin/sh\n"), Err(ElfError::NotElf));
+        let mut bin = system_binary();
+        bin[0x12] = 183; // aarch64
+        assert_eq!(needed_versions(&bin), Err(ElfError::WrongMachine(183)));
+    }
+
+    #[test]
+    fn version_order_is_numeric() {
+        assert!(glibc_version("GLIBC_2.9") < glibc_version("GLIBC_2.34"));
+        assert_eq!(glibc_version("GLIBC_PRIVATE"), None);
+        assert_eq!(glibc_version("GLIBC_2.2.5"), Some((2, 2)));
+    }
+}

@@ -1,0 +1,253 @@
+//! The HTTP API itself, found again by name *and* stack tag (API names are not unique).
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
+use mcpctl_stack::names::STACK_TAG;
+use mcpctl_stack::ROUTES;
+
+use super::{missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+pub struct HttpApi {
+    pub name: String,
+    pub cors: Option<CorsRules>,
+}
+
+/// What deploy.toml's `[api.cors]` asks for, in the form API Gateway reports it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorsRules {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub max_age_s: i32,
+}
+
+impl HttpApi {
+    pub fn new(ctx: &Ctx<'_>) -> Self {
+        let cors = ctx.config.api.cors.as_ref().map(|c| {
+            let mut methods: Vec<String> = ROUTES.iter().map(|r| r.method.to_string()).collect();
+            methods.push("OPTIONS".into());
+            CorsRules {
+                allow_origins: c.allow_origins.clone(),
+                allow_headers: c.allow_headers.clone(),
+                allow_methods: methods,
+                max_age_s: i32::try_from(c.max_age_s).unwrap_or(i32::MAX),
+            }
+        });
+        Self {
+            name: ctx.names.api(),
+            cors,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub id: String,
+    pub endpoint: String,
+    pub cors: Option<CorsRules>,
+    pub tags: HashMap<String, String>,
+}
+
+/// The id and base URL (`https://<id>.execute-api.<region>.amazonaws.com`) later steps need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiInfo {
+    pub id: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ApiPlan {
+    pub create: bool,
+    pub cors: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn cors_of(c: &Cors) -> CorsRules {
+    CorsRules {
+        allow_origins: sorted(c.allow_origins().to_vec()),
+        allow_headers: sorted(c.allow_headers().iter().map(|h| h.to_ascii_lowercase()).collect()),
+        allow_methods: sorted(c.allow_methods().to_vec()),
+        max_age_s: c.max_age().unwrap_or(0),
+    }
+}
+
+fn normalised(c: &CorsRules) -> CorsRules {
+    CorsRules {
+        allow_origins: sorted(c.allow_origins.clone()),
+        allow_headers: sorted(c.allow_headers.iter().map(|h| h.to_ascii_lowercase()).collect()),
+        allow_methods: sorted(c.allow_methods.clone()),
+        max_age_s: c.max_age_s,
+    }
+}
+
+/// Every API of this stack: named `name` and tagged with the stack.
+pub async fn find(ctx: &Ctx<'_>) -> Result<Vec<ApiState>> {
+    let name = ctx.names.api();
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = ctx
+            .aws
+            .apigw
+            .get_apis()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(aws::err("GetApis"))?;
+        for api in out.items() {
+            let ours = api.name() == Some(name.as_str())
+                && api.tags().and_then(|t| t.get(STACK_TAG)) == Some(&ctx.config.name);
+            if ours {
+                found.push(ApiState {
+                    id: api.api_id().unwrap_or_default().to_string(),
+                    endpoint: api.api_endpoint().unwrap_or_default().to_string(),
+                    cors: api.cors_configuration().map(cors_of),
+                    tags: api.tags().cloned().unwrap_or_default(),
+                });
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(found)
+}
+
+impl Resource for HttpApi {
+    type Current = Option<ApiState>;
+    type Plan = ApiPlan;
+    type Output = ApiInfo;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        Ok(find(ctx).await?.into_iter().next())
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> ApiPlan {
+        match current {
+            None => ApiPlan {
+                create: true,
+                ..ApiPlan::default()
+            },
+            Some(cur) => ApiPlan {
+                create: false,
+                cors: cur.cors.as_ref().map(normalised) != self.cors.as_ref().map(normalised),
+                tags: missing_tags(&cur.tags, &ctx.tags),
+            },
+        }
+    }
+
+    fn change(plan: &ApiPlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let mut fields = Vec::new();
+        if plan.cors {
+            fields.push("cors".to_string());
+        }
+        if !plan.tags.is_empty() {
+            fields.push("tags".to_string());
+        }
+        Change::updated(fields)
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: ApiPlan) -> Result<ApiInfo> {
+        let apigw = &ctx.aws.apigw;
+        if plan.create {
+            let out = apigw
+                .create_api()
+                .name(&self.name)
+                .protocol_type(ProtocolType::Http)
+                .description(format!("MCP endpoint of the mcpctl stack {}", ctx.config.name))
+                .set_cors_configuration(self.cors.as_ref().map(to_cors))
+                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws::err("CreateApi"))?;
+            return Ok(ApiInfo {
+                id: out.api_id().unwrap_or_default().to_string(),
+                endpoint: out.api_endpoint().unwrap_or_default().to_string(),
+            });
+        }
+        let Some(cur) = current else {
+            anyhow::bail!("planned an update of an API that does not exist");
+        };
+        if plan.cors {
+            match &self.cors {
+                Some(c) => {
+                    apigw
+                        .update_api()
+                        .api_id(&cur.id)
+                        .cors_configuration(to_cors(c))
+                        .send()
+                        .await
+                        .map_err(aws::err("UpdateApi"))?;
+                }
+                None => {
+                    apigw
+                        .delete_cors_configuration()
+                        .api_id(&cur.id)
+                        .send()
+                        .await
+                        .map_err(aws::err("DeleteCorsConfiguration"))?;
+                }
+            }
+        }
+        if !plan.tags.is_empty() {
+            apigw
+                .tag_resource()
+                .resource_arn(arn(ctx, &cur.id))
+                .set_tags(Some(plan.tags.into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws::err("TagResource"))?;
+        }
+        Ok(ApiInfo {
+            id: cur.id,
+            endpoint: cur.endpoint,
+        })
+    }
+}
+
+fn to_cors(c: &CorsRules) -> Cors {
+    Cors::builder()
+        .set_allow_origins(Some(c.allow_origins.clone()))
+        .set_allow_headers(Some(c.allow_headers.clone()))
+        .set_allow_methods(Some(c.allow_methods.clone()))
+        .max_age(c.max_age_s)
+        .build()
+}
+
+/// The API's ARN for the tagging API.
+fn arn(ctx: &Ctx<'_>, api_id: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/apis/{api_id}",
+        ctx.partition(),
+        ctx.aws.region
+    )
+}
+
+/// Deleting the API deletes its stage, routes, integrations and authorizers with it.
+pub async fn remove(ctx: &Ctx<'_>) -> Result<Change> {
+    let apis = find(ctx).await?;
+    if apis.is_empty() {
+        return Ok(Change::Absent);
+    }
+    for api in apis {
+        match ctx.aws.apigw.delete_api().api_id(&api.id).send().await {
+            Ok(_) => {}
+            Err(e) if aws::is_not_found(&e) => {}
+            Err(e) => return Err(aws::describe("DeleteApi", &e)),
+        }
+    }
+    Ok(Change::Deleted)
+}

@@ -1,0 +1,315 @@
+//! A Lambda function on provided.al2023 (x86_64, handler `bootstrap`), updated only when the
+//! code's SHA-256 or the configuration differ, waiting on the SDK waiters after each change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
+
+use super::{diff, missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+const RUNTIME: Runtime = Runtime::Providedal2023;
+const HANDLER: &str = "bootstrap";
+const ARCHITECTURE: Architecture = Architecture::X8664;
+const WAIT_LIMIT: Duration = Duration::from_secs(300);
+
+/// A freshly created role takes a few seconds to become assumable by Lambda.
+const ROLE_NOT_READY: &str = "cannot be assumed by Lambda";
+const CREATE_ATTEMPTS: u32 = 8;
+
+pub struct Function {
+    pub name: String,
+    pub description: String,
+    pub role_arn: String,
+    pub zip: Vec<u8>,
+    /// base64 SHA-256 of `zip`, as Lambda reports it in `CodeSha256`.
+    pub code_sha256: String,
+    pub memory_mb: i32,
+    pub timeout_s: i32,
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FunctionState {
+    pub arn: String,
+    pub code_sha256: String,
+    pub runtime: Option<String>,
+    pub handler: Option<String>,
+    pub role: String,
+    pub memory_mb: Option<i32>,
+    pub timeout_s: Option<i32>,
+    pub env: BTreeMap<String, String>,
+    pub architectures: Vec<String>,
+    pub description: Option<String>,
+    pub tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct FunctionPlan {
+    pub create: bool,
+    pub code: bool,
+    /// Configuration fields that differ.
+    pub configuration: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionState>> {
+    let out = match ctx.aws.lambda.get_function().function_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws::describe("GetFunction", &e)),
+    };
+    let Some(c) = out.configuration() else {
+        return Ok(None);
+    };
+    Ok(Some(FunctionState {
+        arn: c.function_arn().unwrap_or_default().to_string(),
+        code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        runtime: c.runtime().map(|r| r.as_str().to_string()),
+        handler: c.handler().map(str::to_string),
+        role: c.role().unwrap_or_default().to_string(),
+        memory_mb: c.memory_size(),
+        timeout_s: c.timeout(),
+        env: c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        architectures: c.architectures().iter().map(|a| a.as_str().to_string()).collect(),
+        description: c.description().map(str::to_string),
+        tags: out.tags().cloned().unwrap_or_default(),
+    }))
+}
+
+impl Resource for Function {
+    type Current = Option<FunctionState>;
+    type Plan = FunctionPlan;
+    type Output = String;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        read_function(ctx, &self.name).await
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> FunctionPlan {
+        let Some(cur) = current else {
+            return FunctionPlan {
+                create: true,
+                ..FunctionPlan::default()
+            };
+        };
+        let mut configuration = Vec::new();
+        diff(&mut configuration, "runtime", &cur.runtime.as_deref(), &Some(RUNTIME.as_str()));
+        diff(&mut configuration, "handler", &cur.handler.as_deref(), &Some(HANDLER));
+        diff(&mut configuration, "role", cur.role.as_str(), self.role_arn.as_str());
+        diff(&mut configuration, "memory", &cur.memory_mb, &Some(self.memory_mb));
+        diff(&mut configuration, "timeout", &cur.timeout_s, &Some(self.timeout_s));
+        diff(&mut configuration, "environment", &cur.env, &self.env);
+        diff(
+            &mut configuration,
+            "description",
+            &cur.description.as_deref().unwrap_or_default(),
+            &self.description.as_str(),
+        );
+        FunctionPlan {
+            create: false,
+            // Architecture is part of the code: changing it means uploading the code again.
+            code: cur.code_sha256 != self.code_sha256
+                || !(cur.architectures.is_empty() || cur.architectures == [ARCHITECTURE.as_str()]),
+            configuration,
+            tags: missing_tags(&cur.tags, &ctx.tags),
+        }
+    }
+
+    fn change(plan: &FunctionPlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let mut fields = Vec::new();
+        if plan.code {
+            fields.push("code".to_string());
+        }
+        fields.extend(plan.configuration.iter().cloned());
+        if !plan.tags.is_empty() {
+            fields.push("tags".to_string());
+        }
+        Change::updated(fields)
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: FunctionPlan) -> Result<String> {
+        let lambda = &ctx.aws.lambda;
+        if plan.create {
+            let arn = self.create(ctx).await?;
+            lambda
+                .wait_until_function_active_v2()
+                .function_name(&self.name)
+                .wait(WAIT_LIMIT)
+                .await
+                .map_err(|e| anyhow::anyhow!("waiting for {} to become active: {e}", self.name))?;
+            return Ok(arn);
+        }
+        let arn = current.map(|c| c.arn).unwrap_or_default();
+        if plan.code || !plan.configuration.is_empty() {
+            // A previous run may have been cut off while an update was still in progress.
+            self.wait_updated(ctx).await?;
+        }
+        if plan.code {
+            lambda
+                .update_function_code()
+                .function_name(&self.name)
+                .zip_file(Blob::new(self.zip.clone()))
+                .architectures(ARCHITECTURE)
+                .send()
+                .await
+                .map_err(aws::err("UpdateFunctionCode"))?;
+            self.wait_updated(ctx).await?;
+        }
+        if !plan.configuration.is_empty() {
+            lambda
+                .update_function_configuration()
+                .function_name(&self.name)
+                .runtime(RUNTIME)
+                .handler(HANDLER)
+                .role(&self.role_arn)
+                .memory_size(self.memory_mb)
+                .timeout(self.timeout_s)
+                .description(&self.description)
+                .environment(self.environment())
+                .send()
+                .await
+                .map_err(aws::err("UpdateFunctionConfiguration"))?;
+            self.wait_updated(ctx).await?;
+        }
+        if !plan.tags.is_empty() {
+            lambda
+                .tag_resource()
+                .resource(&arn)
+                .set_tags(Some(plan.tags.into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws::err("TagResource"))?;
+        }
+        Ok(arn)
+    }
+}
+
+impl Function {
+    fn environment(&self) -> Environment {
+        Environment::builder()
+            .set_variables(Some(self.env.clone().into_iter().collect()))
+            .build()
+    }
+
+    /// CreateFunction, retried with backoff while IAM has not yet propagated a new role.
+    async fn create(&self, ctx: &Ctx<'_>) -> Result<String> {
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1..=CREATE_ATTEMPTS {
+            let result = ctx
+                .aws
+                .lambda
+                .create_function()
+                .function_name(&self.name)
+                .description(&self.description)
+                .runtime(RUNTIME)
+                .handler(HANDLER)
+                .architectures(ARCHITECTURE)
+                .role(&self.role_arn)
+                .memory_size(self.memory_mb)
+                .timeout(self.timeout_s)
+                .environment(self.environment())
+                .code(FunctionCode::builder().zip_file(Blob::new(self.zip.clone())).build())
+                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                .send()
+                .await;
+            match result {
+                Ok(out) => return Ok(out.function_arn().unwrap_or_default().to_string()),
+                Err(e)
+                    if attempt < CREATE_ATTEMPTS
+                        && aws::describe("CreateFunction", &e).to_string().contains(ROLE_NOT_READY) =>
+                {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(aws::describe("CreateFunction", &e)),
+            }
+        }
+        bail!("the role {} never became assumable by Lambda", self.role_arn)
+    }
+
+    async fn wait_updated(&self, ctx: &Ctx<'_>) -> Result<()> {
+        ctx.aws
+            .lambda
+            .wait_until_function_updated_v2()
+            .function_name(&self.name)
+            .wait(WAIT_LIMIT)
+            .await
+            .map_err(|e| anyhow::anyhow!("waiting for the update of {} to finish: {e}", self.name))?;
+        Ok(())
+    }
+}
+
+/// Deleting the function also deletes its resource policy (the API Gateway permissions).
+pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
+    match ctx.aws.lambda.delete_function().function_name(name).send().await {
+        Ok(_) => Ok(Change::Deleted),
+        Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
+        Err(e) => Err(aws::describe("DeleteFunction", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> Function {
+        Function {
+            name: "s-server".into(),
+            description: "d".into(),
+            role_arn: "arn:role".into(),
+            zip: vec![],
+            code_sha256: "sha".into(),
+            memory_mb: 256,
+            timeout_s: 29,
+            env: BTreeMap::from([("RUST_LOG".into(), "info".into())]),
+        }
+    }
+
+    fn same_as(f: &Function) -> FunctionState {
+        FunctionState {
+            arn: "arn:fn".into(),
+            code_sha256: f.code_sha256.clone(),
+            runtime: Some("provided.al2023".into()),
+            handler: Some("bootstrap".into()),
+            role: f.role_arn.clone(),
+            memory_mb: Some(f.memory_mb),
+            timeout_s: Some(f.timeout_s),
+            env: f.env.clone(),
+            architectures: vec!["x86_64".into()],
+            description: Some(f.description.clone()),
+            tags: HashMap::new(),
+        }
+    }
+
+    // The configuration-only part of `plan`, which needs no AWS client.
+    fn plan_fields(f: &Function, cur: &FunctionState) -> (bool, Vec<String>) {
+        let mut configuration = Vec::new();
+        diff(&mut configuration, "memory", &cur.memory_mb, &Some(f.memory_mb));
+        diff(&mut configuration, "environment", &cur.env, &f.env);
+        (cur.code_sha256 != f.code_sha256, configuration)
+    }
+
+    #[test]
+    fn only_the_changed_field_is_planned() {
+        let f = desired();
+        let mut cur = same_as(&f);
+        assert_eq!(plan_fields(&f, &cur), (false, vec![]));
+        cur.memory_mb = Some(512);
+        assert_eq!(plan_fields(&f, &cur), (false, vec!["memory".to_string()]));
+        cur.code_sha256 = "other".into();
+        assert!(plan_fields(&f, &cur).0);
+    }
+}

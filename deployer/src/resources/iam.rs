@@ -1,0 +1,408 @@
+//! The two Lambda execution roles. Both trust lambda.amazonaws.com and may write their own logs
+//! (AWSLambdaBasicExecutionRole); the authorizer role may also read exactly one secret.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{Context, Result};
+use aws_sdk_iam::types::Tag;
+use serde_json::{json, Value};
+
+use super::{missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+const READ_SECRET_POLICY: &str = "read-api-key";
+
+/// One role: the struct is the desired state.
+pub struct Role {
+    pub name: String,
+    pub managed_policies: BTreeSet<String>,
+    pub inline_policies: BTreeMap<String, Value>,
+}
+
+impl Role {
+    /// The server only logs.
+    pub fn server(ctx: &Ctx<'_>) -> Self {
+        Self {
+            name: ctx.names.server_role(),
+            managed_policies: BTreeSet::from([basic_execution_policy(ctx)]),
+            inline_policies: BTreeMap::new(),
+        }
+    }
+
+    /// The authorizer logs and reads the one secret holding the API key.
+    pub fn authorizer(ctx: &Ctx<'_>, secret_arn: &str) -> Self {
+        Self {
+            name: ctx.names.authorizer_role(),
+            managed_policies: BTreeSet::from([basic_execution_policy(ctx)]),
+            inline_policies: BTreeMap::from([(
+                READ_SECRET_POLICY.to_string(),
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": secret_arn,
+                    }]
+                }),
+            )]),
+        }
+    }
+}
+
+fn basic_execution_policy(ctx: &Ctx<'_>) -> String {
+    format!(
+        "arn:{}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        ctx.partition()
+    )
+}
+
+fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "lambda.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+        }]
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleState {
+    pub arn: String,
+    pub trust: Option<Value>,
+    pub managed_policies: BTreeSet<String>,
+    pub inline_policies: BTreeMap<String, Option<Value>>,
+    pub tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct RolePlan {
+    pub create: bool,
+    pub trust: bool,
+    pub attach: Vec<String>,
+    pub detach: Vec<String>,
+    pub put_inline: Vec<String>,
+    pub delete_inline: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// IAM returns policy documents URL-encoded; moto returns them as sent. Accept both.
+fn parse_policy(doc: &str) -> Option<Value> {
+    serde_json::from_str(doc)
+        .ok()
+        .or_else(|| serde_json::from_str(&percent_decode(doc)).ok())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// IAM may normalise a single action or resource into a one-element list; compare the meaning.
+fn same_policy(a: &Value, b: &Value) -> bool {
+    normalise(a) == normalise(b)
+}
+
+fn normalise(v: &Value) -> Value {
+    match v {
+        Value::Array(items) if items.len() == 1 => normalise(&items[0]),
+        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<RoleState>> {
+    let iam = &ctx.aws.iam;
+    let role = match iam.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e) if aws::is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws::describe("GetRole", &e)),
+    };
+    let Some(role) = role else { return Ok(None) };
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(aws::err("ListAttachedRolePolicies"))?;
+    let inline_names = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(aws::err("ListRolePolicies"))?;
+    let mut inline_policies = BTreeMap::new();
+    for policy in inline_names.policy_names() {
+        let doc = iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(aws::err("GetRolePolicy"))?;
+        inline_policies.insert(policy.clone(), parse_policy(doc.policy_document()));
+    }
+    let tags = iam
+        .list_role_tags()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(aws::err("ListRoleTags"))?;
+    Ok(Some(RoleState {
+        arn: role.arn().to_string(),
+        trust: role.assume_role_policy_document().and_then(parse_policy),
+        managed_policies: attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect(),
+        inline_policies,
+        tags: tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+impl Resource for Role {
+    type Current = Option<RoleState>;
+    type Plan = RolePlan;
+    type Output = String;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        read_role(ctx, &self.name).await
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> RolePlan {
+        let Some(cur) = current else {
+            return RolePlan {
+                create: true,
+                attach: self.managed_policies.iter().cloned().collect(),
+                put_inline: self.inline_policies.keys().cloned().collect(),
+                ..RolePlan::default()
+            };
+        };
+        RolePlan {
+            create: false,
+            trust: !cur.trust.as_ref().is_some_and(|t| same_policy(t, &trust_policy())),
+            attach: self
+                .managed_policies
+                .difference(&cur.managed_policies)
+                .cloned()
+                .collect(),
+            detach: cur
+                .managed_policies
+                .difference(&self.managed_policies)
+                .cloned()
+                .collect(),
+            put_inline: self
+                .inline_policies
+                .iter()
+                .filter(|(name, doc)| {
+                    !matches!(cur.inline_policies.get(*name), Some(Some(c)) if same_policy(c, doc))
+                })
+                .map(|(name, _)| name.clone())
+                .collect(),
+            delete_inline: cur
+                .inline_policies
+                .keys()
+                .filter(|name| !self.inline_policies.contains_key(*name))
+                .cloned()
+                .collect(),
+            tags: missing_tags(&cur.tags, &ctx.tags),
+        }
+    }
+
+    fn change(plan: &RolePlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let mut fields = Vec::new();
+        if plan.trust {
+            fields.push("trust policy".to_string());
+        }
+        fields.extend(plan.attach.iter().map(|p| format!("attach {}", short(p))));
+        fields.extend(plan.detach.iter().map(|p| format!("detach {}", short(p))));
+        fields.extend(plan.put_inline.iter().map(|p| format!("policy {p}")));
+        fields.extend(plan.delete_inline.iter().map(|p| format!("remove policy {p}")));
+        if !plan.tags.is_empty() {
+            fields.push("tags".to_string());
+        }
+        Change::updated(fields)
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: RolePlan) -> Result<String> {
+        let iam = &ctx.aws.iam;
+        let name = &self.name;
+        let trust = trust_policy().to_string();
+        let arn = if plan.create {
+            let out = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(&trust)
+                .description(format!("Lambda role of the mcpctl stack {}", ctx.config.name))
+                .set_tags(Some(iam_tags(&ctx.tags)?))
+                .send()
+                .await
+                .map_err(aws::err("CreateRole"))?;
+            out.role.map(|r| r.arn).unwrap_or_default()
+        } else {
+            current.map(|c| c.arn).unwrap_or_default()
+        };
+        if plan.trust {
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(&trust)
+                .send()
+                .await
+                .map_err(aws::err("UpdateAssumeRolePolicy"))?;
+        }
+        for policy in &plan.attach {
+            iam.attach_role_policy()
+                .role_name(name)
+                .policy_arn(policy)
+                .send()
+                .await
+                .map_err(aws::err("AttachRolePolicy"))?;
+        }
+        for policy in &plan.detach {
+            iam.detach_role_policy()
+                .role_name(name)
+                .policy_arn(policy)
+                .send()
+                .await
+                .map_err(aws::err("DetachRolePolicy"))?;
+        }
+        for policy in &plan.put_inline {
+            let doc = self
+                .inline_policies
+                .get(policy)
+                .context("planned an inline policy that is not desired")?;
+            iam.put_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .policy_document(doc.to_string())
+                .send()
+                .await
+                .map_err(aws::err("PutRolePolicy"))?;
+        }
+        for policy in &plan.delete_inline {
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(aws::err("DeleteRolePolicy"))?;
+        }
+        if !plan.create && !plan.tags.is_empty() {
+            iam.tag_role()
+                .role_name(name)
+                .set_tags(Some(iam_tags(&plan.tags)?))
+                .send()
+                .await
+                .map_err(aws::err("TagRole"))?;
+        }
+        Ok(arn)
+    }
+}
+
+fn short(policy_arn: &str) -> &str {
+    policy_arn.rsplit('/').next().unwrap_or(policy_arn)
+}
+
+fn iam_tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+    map.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .context("building an IAM tag")
+        })
+        .collect()
+}
+
+/// Detaches and deletes every policy of the role, then the role.
+pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
+    let iam = &ctx.aws.iam;
+    let Some(state) = read_role(ctx, name).await? else {
+        return Ok(Change::Absent);
+    };
+    for policy in &state.managed_policies {
+        iam.detach_role_policy()
+            .role_name(name)
+            .policy_arn(policy)
+            .send()
+            .await
+            .map_err(aws::err("DetachRolePolicy"))?;
+    }
+    for policy in state.inline_policies.keys() {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(aws::err("DeleteRolePolicy"))?;
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(Change::Deleted),
+        Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
+        Err(e) => Err(aws::describe("DeleteRole", &e)),
+    }
+}
+
+/// Whether the role still exists (for destroy's leftover check).
+pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
+    match ctx.aws.iam.get_role().role_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if aws::is_not_found(&e) => Ok(false),
+        Err(e) => Err(aws::describe("GetRole", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_policies_parse() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
+        assert_eq!(parse_policy(encoded), Some(json!({"Version": "2012-10-17"})));
+        assert_eq!(parse_policy("{\"a\":1}"), Some(json!({"a": 1})));
+    }
+
+    #[test]
+    fn single_element_lists_compare_equal() {
+        let a = json!({"Statement": [{"Action": "x", "Resource": "r"}]});
+        let b = json!({"Statement": {"Action": ["x"], "Resource": ["r"]}});
+        assert!(same_policy(&a, &b));
+        let c = json!({"Statement": [{"Action": "x", "Resource": "other"}]});
+        assert!(!same_policy(&a, &c));
+    }
+}

@@ -1,0 +1,126 @@
+//! The AWS_PROXY integration (payload 2.0) that sends every route to the server function.
+
+use anyhow::Result;
+use aws_sdk_apigatewayv2::types::IntegrationType;
+
+use super::{diff, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+const PAYLOAD_VERSION: &str = "2.0";
+/// HTTP APIs cut every integration at 30 s.
+const TIMEOUT_MS: i32 = 30_000;
+
+pub struct Integration {
+    pub api_id: String,
+    pub function_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationState {
+    pub id: String,
+    pub kind: Option<String>,
+    pub uri: Option<String>,
+    pub payload_version: Option<String>,
+    pub timeout_ms: Option<i32>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct IntegrationPlan {
+    pub create: bool,
+    pub update: Vec<String>,
+}
+
+impl Resource for Integration {
+    type Current = Option<IntegrationState>;
+    type Plan = IntegrationPlan;
+    type Output = String;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        let out = ctx
+            .aws
+            .apigw
+            .get_integrations()
+            .api_id(&self.api_id)
+            .send()
+            .await
+            .map_err(aws::err("GetIntegrations"))?;
+        let all: Vec<IntegrationState> = out
+            .items()
+            .iter()
+            .map(|i| IntegrationState {
+                id: i.integration_id().unwrap_or_default().to_string(),
+                kind: i.integration_type().map(|t| t.as_str().to_string()),
+                uri: i.integration_uri().map(str::to_string),
+                payload_version: i.payload_format_version().map(str::to_string),
+                timeout_ms: i.timeout_in_millis(),
+            })
+            .collect();
+        // Prefer the one already pointing at our function; otherwise reuse whatever is there.
+        let ours = all
+            .iter()
+            .position(|i| i.uri.as_deref() == Some(self.function_arn.as_str()))
+            .unwrap_or(0);
+        Ok(all.into_iter().nth(ours))
+    }
+
+    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> IntegrationPlan {
+        let Some(cur) = current else {
+            return IntegrationPlan {
+                create: true,
+                update: Vec::new(),
+            };
+        };
+        let mut update = Vec::new();
+        diff(&mut update, "type", &cur.kind.as_deref(), &Some(IntegrationType::AwsProxy.as_str()));
+        diff(&mut update, "uri", &cur.uri.as_deref(), &Some(self.function_arn.as_str()));
+        diff(&mut update, "payload version", &cur.payload_version.as_deref(), &Some(PAYLOAD_VERSION));
+        diff(&mut update, "timeout", &cur.timeout_ms, &Some(TIMEOUT_MS));
+        IntegrationPlan {
+            create: false,
+            update,
+        }
+    }
+
+    fn change(plan: &IntegrationPlan) -> Change {
+        if plan.create {
+            Change::Created
+        } else {
+            Change::updated(plan.update.clone())
+        }
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: IntegrationPlan) -> Result<String> {
+        let apigw = &ctx.aws.apigw;
+        if plan.create {
+            let out = apigw
+                .create_integration()
+                .api_id(&self.api_id)
+                .integration_type(IntegrationType::AwsProxy)
+                .integration_uri(&self.function_arn)
+                .integration_method("POST")
+                .payload_format_version(PAYLOAD_VERSION)
+                .timeout_in_millis(TIMEOUT_MS)
+                .send()
+                .await
+                .map_err(aws::err("CreateIntegration"))?;
+            return Ok(out.integration_id().unwrap_or_default().to_string());
+        }
+        let id = current.map(|c| c.id).unwrap_or_default();
+        if !plan.update.is_empty() {
+            apigw
+                .update_integration()
+                .api_id(&self.api_id)
+                .integration_id(&id)
+                .integration_type(IntegrationType::AwsProxy)
+                .integration_uri(&self.function_arn)
+                .integration_method("POST")
+                .payload_format_version(PAYLOAD_VERSION)
+                .timeout_in_millis(TIMEOUT_MS)
+                .send()
+                .await
+                .map_err(aws::err("UpdateIntegration"))?;
+        }
+        Ok(id)
+    }
+}

@@ -1,0 +1,111 @@
+//! Each function's log group, created before the function so it carries the stack tag and
+//! deploy.toml's retention (Lambda would otherwise create it on first invocation, kept forever).
+//! Tags are set at creation only: the tag APIs of CloudWatch Logs differ between AWS and moto.
+
+use anyhow::Result;
+
+use super::{Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+pub struct LogGroup {
+    pub name: String,
+    pub retention_days: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogGroupState {
+    pub retention_days: Option<i32>,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct LogGroupPlan {
+    pub create: bool,
+    pub retention: bool,
+}
+
+async fn read_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<LogGroupState>> {
+    let out = ctx
+        .aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(aws::err("DescribeLogGroups"))?;
+    Ok(out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .map(|g| LogGroupState {
+            retention_days: g.retention_in_days(),
+        }))
+}
+
+impl Resource for LogGroup {
+    type Current = Option<LogGroupState>;
+    type Plan = LogGroupPlan;
+    type Output = ();
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        read_group(ctx, &self.name).await
+    }
+
+    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> LogGroupPlan {
+        LogGroupPlan {
+            create: current.is_none(),
+            retention: current
+                .as_ref()
+                .is_none_or(|c| c.retention_days != Some(self.retention_days)),
+        }
+    }
+
+    fn change(plan: &LogGroupPlan) -> Change {
+        if plan.create {
+            Change::Created
+        } else if plan.retention {
+            Change::Updated(vec!["retention".into()])
+        } else {
+            Change::Unchanged
+        }
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: LogGroupPlan) -> Result<()> {
+        let logs = &ctx.aws.logs;
+        if plan.create {
+            let created = logs
+                .create_log_group()
+                .log_group_name(&self.name)
+                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                .send()
+                .await;
+            match created {
+                Ok(_) => {}
+                // Lambda may have created it between our read and now.
+                Err(e) if aws::error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+                Err(e) => return Err(aws::describe("CreateLogGroup", &e)),
+            }
+        }
+        if plan.retention {
+            logs.put_retention_policy()
+                .log_group_name(&self.name)
+                .retention_in_days(self.retention_days)
+                .send()
+                .await
+                .map_err(aws::err("PutRetentionPolicy"))?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
+    match ctx.aws.logs.delete_log_group().log_group_name(name).send().await {
+        Ok(_) => Ok(Change::Deleted),
+        Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
+        Err(e) => Err(aws::describe("DeleteLogGroup", &e)),
+    }
+}
+
+pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
+    Ok(read_group(ctx, name).await?.is_some())
+}

@@ -1,0 +1,191 @@
+//! The API key secret. Created with a random 256-bit hex key only when absent and never
+//! overwritten by deploy: rotation is `mcpctl rotate-key`'s job. A secret left scheduled for
+//! deletion by `destroy` is restored, so deploy → destroy → deploy keeps working.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{Context, Result};
+use aws_sdk_secretsmanager::types::Tag;
+
+use super::{missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+pub struct Secret;
+
+#[derive(Debug, Clone)]
+pub struct SecretState {
+    pub arn: String,
+    pub scheduled_for_deletion: bool,
+    pub tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct SecretPlan {
+    pub create: bool,
+    pub restore: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Reads the secret by name; `None` when it does not exist at all.
+pub async fn describe(ctx: &Ctx<'_>) -> Result<Option<SecretState>> {
+    let name = ctx.names.secret();
+    match ctx.aws.secrets.describe_secret().secret_id(&name).send().await {
+        Ok(out) => Ok(Some(SecretState {
+            arn: out.arn().unwrap_or_default().to_string(),
+            scheduled_for_deletion: out.deleted_date().is_some(),
+            tags: out
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        })),
+        Err(e) if aws::is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws::describe("DescribeSecret", &e)),
+    }
+}
+
+impl Resource for Secret {
+    type Current = Option<SecretState>;
+    type Plan = SecretPlan;
+    type Output = String;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        describe(ctx).await
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> SecretPlan {
+        match current {
+            None => SecretPlan {
+                create: true,
+                ..SecretPlan::default()
+            },
+            Some(s) => SecretPlan {
+                create: false,
+                restore: s.scheduled_for_deletion,
+                tags: missing_tags(&s.tags, &ctx.tags),
+            },
+        }
+    }
+
+    fn change(plan: &SecretPlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let mut fields = Vec::new();
+        if plan.restore {
+            fields.push("restored from scheduled deletion".to_string());
+        }
+        if !plan.tags.is_empty() {
+            fields.push("tags".to_string());
+        }
+        Change::updated(fields)
+    }
+
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        current: Self::Current,
+        plan: SecretPlan,
+    ) -> Result<String> {
+        let secrets = &ctx.aws.secrets;
+        let name = ctx.names.secret();
+        if plan.create {
+            let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
+            let out = secrets
+                .create_secret()
+                .name(&name)
+                .description(format!("API key of the mcpctl stack {}", ctx.config.name))
+                .secret_string(key)
+                .set_tags(Some(tags(&ctx.tags)))
+                .send()
+                .await
+                .map_err(aws::err("CreateSecret"))?;
+            return Ok(out.arn().unwrap_or_default().to_string());
+        }
+        let arn = current.map(|c| c.arn).unwrap_or_default();
+        if plan.restore {
+            secrets
+                .restore_secret()
+                .secret_id(&arn)
+                .send()
+                .await
+                .map_err(aws::err("RestoreSecret"))?;
+        }
+        if !plan.tags.is_empty() {
+            secrets
+                .tag_resource()
+                .secret_id(&arn)
+                .set_tags(Some(tags(&plan.tags)))
+                .send()
+                .await
+                .map_err(aws::err("TagResource"))?;
+        }
+        Ok(arn)
+    }
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
+    map.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Schedules the secret for deletion with AWS's recovery window, or deletes it at once with
+/// `force`. A secret already scheduled counts as gone unless `force` asks to purge it now.
+pub async fn remove(ctx: &Ctx<'_>, force: bool) -> Result<Change> {
+    let Some(state) = describe(ctx).await? else {
+        return Ok(Change::Absent);
+    };
+    if state.scheduled_for_deletion && !force {
+        return Ok(Change::Absent);
+    }
+    let mut call = ctx.aws.secrets.delete_secret().secret_id(&state.arn);
+    call = if force {
+        call.force_delete_without_recovery(true)
+    } else {
+        call.recovery_window_in_days(30)
+    };
+    match call.send().await {
+        Ok(_) => Ok(if force {
+            Change::Done("deleted without recovery".into())
+        } else {
+            Change::Done("scheduled for deletion in 30 days (use --force to delete now)".into())
+        }),
+        Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
+        Err(e) => Err(aws::describe("DeleteSecret", &e)),
+    }
+}
+
+/// The key with the given staging label (`AWSCURRENT`, `AWSPREVIOUS`).
+pub async fn key(ctx: &Ctx<'_>, stage: &str) -> Result<Option<String>> {
+    match ctx
+        .aws
+        .secrets
+        .get_secret_value()
+        .secret_id(ctx.names.secret())
+        .version_stage(stage)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.secret_string().map(str::to_string)),
+        Err(e) if aws::is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws::describe("GetSecretValue", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_names_what_differs() {
+        assert_eq!(Secret::change(&SecretPlan { create: true, ..Default::default() }), Change::Created);
+        assert_eq!(Secret::change(&SecretPlan::default()), Change::Unchanged);
+        let p = SecretPlan {
+            restore: true,
+            ..Default::default()
+        };
+        assert!(matches!(Secret::change(&p), Change::Updated(_)));
+    }
+}

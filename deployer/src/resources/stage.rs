@@ -1,0 +1,154 @@
+//! The stage (`$default` unless deploy.toml says otherwise): auto-deploy, so route changes go
+//! live without a deployment call, and default throttling for every route.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use aws_sdk_apigatewayv2::types::RouteSettings;
+
+use super::{diff, missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+pub struct Stage {
+    pub api_id: String,
+    pub name: String,
+    pub burst: i32,
+    pub rate: f64,
+}
+
+impl Stage {
+    pub fn new(ctx: &Ctx<'_>, api_id: &str) -> Self {
+        let api = &ctx.config.api;
+        Self {
+            api_id: api_id.to_string(),
+            name: api.stage.clone(),
+            burst: i32::try_from(api.throttling_burst).unwrap_or(i32::MAX),
+            rate: api.throttling_rate,
+        }
+    }
+
+    fn route_settings(&self) -> RouteSettings {
+        RouteSettings::builder()
+            .throttling_burst_limit(self.burst)
+            .throttling_rate_limit(self.rate)
+            .build()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageState {
+    pub auto_deploy: Option<bool>,
+    pub burst: Option<i32>,
+    pub rate: Option<f64>,
+    pub tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct StagePlan {
+    pub create: bool,
+    pub update: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Resource for Stage {
+    type Current = Option<StageState>;
+    type Plan = StagePlan;
+    type Output = ();
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        let out = match ctx
+            .aws
+            .apigw
+            .get_stage()
+            .api_id(&self.api_id)
+            .stage_name(&self.name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if aws::is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(aws::describe("GetStage", &e)),
+        };
+        let settings = out.default_route_settings();
+        Ok(Some(StageState {
+            auto_deploy: out.auto_deploy(),
+            burst: settings.and_then(|s| s.throttling_burst_limit()),
+            rate: settings.and_then(|s| s.throttling_rate_limit()),
+            tags: out.tags().cloned().unwrap_or_default(),
+        }))
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> StagePlan {
+        let Some(cur) = current else {
+            return StagePlan {
+                create: true,
+                ..StagePlan::default()
+            };
+        };
+        let mut update = Vec::new();
+        diff(&mut update, "auto-deploy", &cur.auto_deploy, &Some(true));
+        diff(&mut update, "throttling burst", &cur.burst, &Some(self.burst));
+        diff(&mut update, "throttling rate", &cur.rate, &Some(self.rate));
+        StagePlan {
+            create: false,
+            update,
+            tags: missing_tags(&cur.tags, &ctx.tags),
+        }
+    }
+
+    fn change(plan: &StagePlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let mut fields = plan.update.clone();
+        if !plan.tags.is_empty() {
+            fields.push("tags".to_string());
+        }
+        Change::updated(fields)
+    }
+
+    async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: StagePlan) -> Result<()> {
+        let apigw = &ctx.aws.apigw;
+        if plan.create {
+            apigw
+                .create_stage()
+                .api_id(&self.api_id)
+                .stage_name(&self.name)
+                .auto_deploy(true)
+                .default_route_settings(self.route_settings())
+                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws::err("CreateStage"))?;
+            return Ok(());
+        }
+        if !plan.update.is_empty() {
+            apigw
+                .update_stage()
+                .api_id(&self.api_id)
+                .stage_name(&self.name)
+                .auto_deploy(true)
+                .default_route_settings(self.route_settings())
+                .send()
+                .await
+                .map_err(aws::err("UpdateStage"))?;
+        }
+        if !plan.tags.is_empty() {
+            apigw
+                .tag_resource()
+                .resource_arn(format!(
+                    "arn:{}:apigateway:{}::/apis/{}/stages/{}",
+                    ctx.partition(),
+                    ctx.aws.region,
+                    self.api_id,
+                    self.name
+                ))
+                .set_tags(Some(plan.tags.into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws::err("TagResource"))?;
+        }
+        Ok(())
+    }
+}
