@@ -3,6 +3,7 @@
 //! ships.
 
 pub mod http;
+pub mod lambda;
 pub mod tools;
 
 pub use http::{router, HttpOptions};

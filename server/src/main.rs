@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use mcpctl_server::{router, tools, HttpOptions};
+use mcpctl_server::{lambda, router, tools, HttpOptions};
 
 fn main() -> ExitCode {
     tools::status::mark_start();
@@ -48,8 +48,11 @@ fn run_lambda(origins: Option<Vec<String>>) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let app = tower::ServiceBuilder::new()
+        .map_request(lambda::strip_stage_prefix)
+        .service(router(HttpOptions::lambda(origins)));
     runtime.block_on(async {
-        lambda_http::run(router(HttpOptions::lambda(origins)))
+        lambda_http::run(app)
             .await
             .map_err(|e| format!("lambda runtime failed: {e}"))
     })
