@@ -72,3 +72,124 @@ mod tests {
         );
     }
 }
+
+/// Lambda refuses an invocation response over 6 MB, and API Gateway then answers the client
+/// with a bare 500. The body travels JSON-escaped inside the response document, so it is measured
+/// escaped, with room for the status and headers.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+const ENVELOPE_RESERVE: usize = 4 * 1024;
+
+/// Length of `body` once written as a JSON string.
+fn escaped_len(body: &[u8]) -> usize {
+    body.iter()
+        .map(|&b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+        + 2
+}
+
+/// Replaces a response Lambda could not return with a JSON-RPC error the client can read,
+/// keeping the request id so the client matches it to its call.
+pub async fn limit_response_size(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return axum::http::StatusCode::BAD_GATEWAY.into_response(),
+    };
+    if escaped_len(&bytes) + ENVELOPE_RESERVE <= MAX_RESPONSE_BYTES {
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let id = serde_json::from_slice::<IdOnly>(&bytes)
+        .map(|m| m.id)
+        .unwrap_or(serde_json::Value::Null);
+    tracing::warn!(
+        bytes = bytes.len(),
+        "response over Lambda's 6 MB limit replaced by an error"
+    );
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": -32603,
+            "message": format!(
+                "Response too large: {} bytes exceed AWS Lambda's 6 MB response limit; ask for less data",
+                bytes.len()
+            ),
+        },
+    });
+    (
+        axum::http::StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        error.to_string(),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: serde_json::Value,
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    async fn call(size: usize) -> serde_json::Value {
+        let app = axum::Router::new()
+            .route(
+                "/mcp",
+                post(move || async move {
+                    let text = "\"".repeat(size);
+                    serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {"text": text}})
+                        .to_string()
+                }),
+            )
+            .layer(axum::middleware::from_fn(limit_response_size));
+        let response = app
+            .oneshot(
+                axum::http::Request::post("/mcp")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn small_responses_pass_unchanged() {
+        let v = call(1000).await;
+        assert_eq!(v["result"]["text"].as_str().unwrap().len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn oversize_response_becomes_jsonrpc_error_with_same_id() {
+        // 2 MB of quotes: 4 MB in the body, 8 MB once escaped into Lambda's response document.
+        let v = call(2 * 1024 * 1024).await;
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["error"]["code"], -32603);
+        assert!(v["error"]["message"].as_str().unwrap().contains("6 MB"));
+    }
+
+    #[test]
+    fn escaping_is_measured() {
+        assert_eq!(escaped_len(b"ab"), 4);
+        assert_eq!(escaped_len(b"\"\\"), 6);
+        assert_eq!(escaped_len(&[0x01]), 8);
+    }
+}

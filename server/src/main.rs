@@ -50,7 +50,10 @@ fn run_lambda(origins: Option<Vec<String>>) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let app = tower::ServiceBuilder::new()
         .map_request(lambda::strip_stage_prefix)
-        .service(router(HttpOptions::lambda(origins)));
+        .service(
+            router(HttpOptions::lambda(origins))
+                .layer(axum::middleware::from_fn(lambda::limit_response_size)),
+        );
     runtime.block_on(async {
         lambda_http::run(app)
             .await
