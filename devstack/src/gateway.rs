@@ -115,7 +115,6 @@ impl Gateway {
 
     async fn handle(&self, source: SocketAddr, request: Request) -> Response {
         let started = Instant::now();
-        let method = request.method().to_string();
         let request_id = ids::api_request_id();
         let outcome = self.route(source, request, &request_id, started).await;
         let mut response = outcome.response;
@@ -123,7 +122,7 @@ impl Gateway {
             response.headers_mut().insert("apigw-requestid", v);
         }
         self.log.line(&format!(
-            "[api] {method} {} {} auth={} {} ms{}",
+            "[api] {} {} auth={} {} ms{}",
             outcome.route,
             response.status().as_u16(),
             outcome.auth.as_str(),
@@ -148,7 +147,7 @@ impl Gateway {
         let Some(route) = mcpctl_stack::routes::find(parts.method.as_str(), &path) else {
             return Outcome {
                 response: gateway_error(StatusCode::NOT_FOUND, "Not Found"),
-                route: path,
+                route: format!("{} {path}", parts.method),
                 auth: Auth::None,
                 integration: None,
             };

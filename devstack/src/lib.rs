@@ -211,10 +211,15 @@ impl DevStack {
         self.addr
     }
 
-    /// The MCP endpoint: the path of the first route in the shared route table.
+    /// The MCP endpoint: the path of the first route in the shared route table. A wildcard
+    /// bind (`--bind 0.0.0.0`) is shown as loopback, an address this machine can dial.
     pub fn url(&self) -> String {
         let path = mcpctl_stack::ROUTES.first().map_or("/mcp", |r| r.path);
-        format!("http://{}{path}", self.addr)
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}{path}")
     }
 
     pub fn stats(&self) -> DevStats {

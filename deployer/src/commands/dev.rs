@@ -1,8 +1,303 @@
-use crate::Cli;
+//! `mcpctl dev`: the whole deployed stack on this machine. API Gateway (routes, authorizer and
+//! its cache, payload 2.0), Lambda (runtime API, cold starts, timeouts) and the Secrets Manager
+//! read are emulated by mcpctl-devstack; the server and authorizer are the real binaries.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{bail, Context, Result};
+use mcpctl_devstack::client_config::{self, Client, Target};
+use mcpctl_devstack::{DevOptions, DevStack, LocalState, Log, DEFAULT_MAX_INSTANCES};
+use mcpctl_stack::Config;
+use serde_json::json;
+
+use crate::{Cli, Output};
+
+const SERVER_BIN: &str = "mcpctl-server";
+const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Port of the local API.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback exposes the API to the network.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Use this API key instead of the stored (or generated) one; it replaces the stored key.
+    #[arg(long, env = "MCPCTL_DEV_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// A server binary to run instead of building one.
+    #[arg(long, requires = "authorizer_bin")]
+    pub server_bin: Option<PathBuf>,
+    /// An authorizer binary to run instead of building one.
+    #[arg(long, requires = "server_bin")]
+    pub authorizer_bin: Option<PathBuf>,
+    /// Do not build: run the release binaries already in the workspace's target directory.
+    #[arg(long, conflicts_with = "server_bin")]
+    pub no_build: bool,
+    /// Most instances of each function running at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_INSTANCES as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_instances: u16,
+    /// Where the local key and endpoint live (default: .mcpctl/dev beside deploy.toml).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
 
-pub async fn run(_cli: &Cli, _args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mcpctl dev` is not built yet")
+pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
+    let config = load_config(cli)?;
+    let state = match &args.state_dir {
+        Some(dir) => LocalState::new(dir),
+        None => LocalState::beside(&cli.config),
+    };
+    let keys = match &args.api_key {
+        Some(key) => {
+            check_key(key)?;
+            state.set_key(key)
+        }
+        None => state.keys_or_create(),
+    }
+    .context("cannot prepare the local API key")?;
+
+    let (server_bin, authorizer_bin) = binaries(cli, args).await?;
+    let bind = SocketAddr::new(args.bind, args.port);
+    let stack = DevStack::start(DevOptions {
+        config: config.clone(),
+        server_bin,
+        authorizer_bin,
+        state: state.clone(),
+        bind,
+        max_instances: args.max_instances.into(),
+        log: Log::stderr(),
+    })
+    .await
+    .context("cannot start the local stack")?;
+    let url = stack.url();
+    state
+        .set_endpoint(&url)
+        .context("cannot record the local endpoint")?;
+    // Cleared however this function ends, so `invoke --local` never finds a dead endpoint.
+    let _endpoint = EndpointGuard(&state);
+
+    let target = Target {
+        name: &config.name,
+        url: &url,
+        api_key: &keys.current,
+    };
+    match cli.output {
+        Output::Json => print_json_banner(&target, &state)?,
+        Output::Text => print_banner(&config, &target, &state, bind),
+    }
+
+    wait_for_stop_signal().await;
+    eprintln!("[dev] stopping: killing function instances");
+    stack.shutdown().await;
+    eprintln!("[dev] stopped");
+    Ok(())
+}
+
+struct EndpointGuard<'a>(&'a LocalState);
+
+impl Drop for EndpointGuard<'_> {
+    fn drop(&mut self) {
+        self.0.clear_endpoint();
+    }
+}
+
+/// deploy.toml with `--stage`; a missing file means the defaults, so `mcpctl dev` works in a
+/// fresh checkout.
+fn load_config(cli: &Cli) -> Result<Config> {
+    if !cli.config.exists() && cli.stage.is_none() {
+        eprintln!(
+            "[dev] {} not found: using the default configuration",
+            cli.config.display()
+        );
+        return Ok(Config::default());
+    }
+    super::load_config(cli)
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if key.len() < 16 || key.len() > 4096 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        bail!("--api-key must be 16 to 4096 printable ASCII characters without spaces");
+    }
+    Ok(())
+}
+
+/// The binaries to run: given, prebuilt in target/release, or built now.
+async fn binaries(cli: &Cli, args: &Args) -> Result<(PathBuf, PathBuf)> {
+    if let (Some(server), Some(authorizer)) = (&args.server_bin, &args.authorizer_bin) {
+        for path in [server, authorizer] {
+            if !path.is_file() {
+                bail!("{} does not exist", path.display());
+            }
+        }
+        return Ok((server.clone(), authorizer.clone()));
+    }
+    let root = workspace_root(&cli.config).context(
+        "cannot find the mcpctl workspace to build the functions: run from the workspace or pass --server-bin and --authorizer-bin",
+    )?;
+    if args.no_build {
+        let release = target_dir(&root).join("release");
+        let pair = (release.join(SERVER_BIN), release.join(AUTHORIZER_BIN));
+        for path in [&pair.0, &pair.1] {
+            if !path.is_file() {
+                bail!(
+                    "--no-build: {} does not exist; run `cargo build --release -p {SERVER_BIN} -p {AUTHORIZER_BIN}` first",
+                    path.display()
+                );
+            }
+        }
+        return Ok(pair);
+    }
+    build(&root).await
+}
+
+/// The workspace that holds the function crates: around deploy.toml, else the one this
+/// `mcpctl` was built from.
+fn workspace_root(config: &Path) -> Option<PathBuf> {
+    let beside_config = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf);
+    [Some(beside_config), built_from]
+        .into_iter()
+        .flatten()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("server").join("Cargo.toml"))
+                .is_ok_and(|t| t.contains(&format!("name = \"{SERVER_BIN}\"")))
+        })
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// `cargo build --release` of both functions for this machine (dev runs them natively; the
+/// glibc-2.34 zigbuild is only needed for Lambda). Cargo's progress goes to the terminal.
+async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    eprintln!("[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} (release)");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = tokio::process::Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            SERVER_BIN,
+            "-p",
+            AUTHORIZER_BIN,
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("cannot run cargo: is the Rust toolchain installed?")?;
+    if !out.status.success() {
+        bail!("cargo build failed (see the compiler output above)");
+    }
+    let messages = String::from_utf8_lossy(&out.stdout);
+    Ok((
+        executable(&messages, SERVER_BIN)?,
+        executable(&messages, AUTHORIZER_BIN)?,
+    ))
+}
+
+/// The path cargo reports for binary `name`, wherever the target dir is.
+fn executable(messages: &str, name: &str) -> Result<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .with_context(|| format!("cargo built no {name} binary"))
+}
+
+fn print_banner(config: &Config, target: &Target<'_>, state: &LocalState, bind: SocketAddr) {
+    println!("mcpctl dev: {} running locally (no AWS)\n", config.name);
+    println!("  MCP endpoint  {}", target.url);
+    println!(
+        "  API key       {}  (x-api-key header; kept in {})",
+        target.api_key,
+        state.dir().display()
+    );
+    println!(
+        "  Functions     server {} MB / {} s, authorizer {} MB / {} s, started on first request",
+        config.server.memory_mb,
+        config.server.timeout_s,
+        config.authorizer.memory_mb,
+        config.authorizer.timeout_s
+    );
+    println!(
+        "  Auth cache    {} s per key (authorizer.cache_ttl_s)",
+        config.authorizer.cache_ttl_s
+    );
+    if !bind.ip().is_loopback() {
+        println!("  Warning       listening on {bind}: reachable from the network");
+    }
+    println!("\nClient configuration:\n");
+    print!("{}", client_config::render_all(target));
+    println!("Try it:");
+    println!(
+        "  curl -s {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\\n    -H 'x-api-key: {}' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'",
+        target.url, target.api_key
+    );
+    println!("\nRequests are logged below (stderr). Ctrl-C stops everything.");
+}
+
+fn print_json_banner(target: &Target<'_>, state: &LocalState) -> Result<()> {
+    let mut clients = serde_json::Map::new();
+    for client in Client::ALL {
+        let key = match client {
+            Client::Cursor => "cursor",
+            Client::VsCode => "vscode",
+            Client::ClaudeCode => "claude_code",
+            Client::Windsurf => "windsurf",
+        };
+        let value = client
+            .json(target)
+            .unwrap_or_else(|| json!(client.snippet(target)));
+        clients.insert(key.to_string(), value);
+    }
+    // One line, so a script can read it while the stack keeps running.
+    println!(
+        "{}",
+        json!({
+            "url": target.url,
+            "api_key": target.api_key,
+            "state_dir": state.dir().display().to_string(),
+            "clients": clients,
+        })
+    );
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

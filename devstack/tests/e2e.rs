@@ -1,0 +1,158 @@
+//! The real `mcpctl-server` and `mcpctl-authorizer` binaries behind the dev stack, driven by the
+//! rmcp client exactly as an MCP host would use the deployed API.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::start;
+use mcpctl_stack::Config;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+fn binaries() -> (std::path::PathBuf, std::path::PathBuf) {
+    (
+        mcpctl_testkit::build_binary("mcpctl-server", "mcpctl-server"),
+        mcpctl_testkit::build_binary("mcpctl-authorizer", "mcpctl-authorizer"),
+    )
+}
+
+async fn connect(url: &str, key: &str) -> RunningService<RoleClient, ClientConfig> {
+    let mut headers = HashMap::new();
+    headers.insert(
+        http::HeaderName::from_static("x-api-key"),
+        http::HeaderValue::from_str(key).unwrap(),
+    );
+    let transport = StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers),
+    );
+    ClientConfig::default()
+        .serve(transport)
+        .await
+        .expect("initialize through the dev stack")
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ClientConfig>,
+    name: &'static str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(name);
+    params.arguments = args.as_object().cloned();
+    client.call_tool(params).await.expect("tools/call answers")
+}
+
+async fn raw_post(url: &str, key: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmcp_client_uses_every_tool_through_the_real_binaries() {
+    let (server, authorizer) = binaries();
+    let s = start(Config::default(), server, authorizer, "e2e").await;
+    let url = s.stack.url();
+
+    let client = connect(&url, &s.key).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "calculate",
+            "get_server_status",
+            "get_weather",
+            "lookup_user"
+        ]
+    );
+
+    let weather = call(&client, "get_weather", json!({"city": "Kyiv"})).await;
+    assert_eq!(weather.is_error, Some(false));
+    assert_eq!(weather.structured_content.expect("weather")["city"], "Kyiv");
+    let product = call(
+        &client,
+        "calculate",
+        json!({"operation": "multiply", "a": 6, "b": 7}),
+    )
+    .await;
+    assert_eq!(product.structured_content.expect("result")["result"], 42.0);
+    let status = call(&client, "get_server_status", json!({})).await;
+    let status = status.structured_content.expect("status");
+    assert_eq!(status["status"], "healthy");
+    // The region comes from the Lambda environment the dev stack gives the instance.
+    assert_eq!(status["region"], "us-east-1");
+    let user = call(&client, "lookup_user", json!({"user_id": "2"})).await;
+    assert_eq!(user.structured_content.expect("user")["name"], "Bob Smith");
+    client.cancel().await.expect("client closes");
+
+    let stats = s.stack.stats();
+    assert_eq!(stats.server.cold_starts, 1, "{stats:?}");
+    assert!(stats.server.invocations >= 6, "{stats:?}");
+    // One key: the authorizer ran once, everything after came from the gateway cache.
+    assert_eq!(stats.authorizer.invocations, 1, "{stats:?}");
+
+    assert_eq!(raw_post(&url, None).await, 401);
+    assert_eq!(s.stack.stats().authorizer.invocations, 1);
+    assert_eq!(raw_post(&url, Some("wrong-key")).await, 403);
+    assert_eq!(raw_post(&url, Some("wrong-key")).await, 403);
+    assert_eq!(
+        s.stack.stats().authorizer.invocations,
+        2,
+        "a denied key must be answered from the cache within the TTL"
+    );
+    s.stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_key_under_load_fails_no_request() {
+    let (server, authorizer) = binaries();
+    let s = start(Config::default(), server, authorizer, "e2e-rotate").await;
+    let url = s.stack.url();
+    let old = s.key.clone();
+
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let url = url.clone();
+        let old = old.clone();
+        let state = s.state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            for i in 0..30 {
+                // Clients move to the new key at different times after the rotation.
+                let key = if i < 10 + t * 3 {
+                    old.clone()
+                } else {
+                    state.keys().unwrap().unwrap().current
+                };
+                let status = raw_post(&url, Some(&key)).await;
+                if status != 200 {
+                    failures.push((i, status));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            failures
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let rotated = s.state.rotate().unwrap();
+    assert_eq!(rotated.previous.as_deref(), Some(old.as_str()));
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), Vec::<(i32, u16)>::new());
+    }
+    assert_eq!(raw_post(&url, Some(&rotated.current)).await, 200);
+    s.stack.shutdown().await;
+}
