@@ -144,7 +144,12 @@ impl Aws {
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
         if let Some(profile) = &config.profile {
-            loader = loader.profile_name(profile);
+            // deploy.toml's profile wins over credentials in the environment, like `--profile`.
+            loader = loader.profile_name(profile).credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            );
         }
         let sdk = loader.load().await;
         check_credentials(&sdk, config.profile.as_deref()).await?;

@@ -41,6 +41,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     if config.package == Package::Image {
         bail!("package = \"image\" is not supported by `mcpctl deploy` yet: set package = \"zip\" in deploy.toml");
     }
+    // Bad prebuilt binaries fail before anything in AWS is touched.
+    let prebuilt = args.prebuilt.as_deref().map(build::prebuilt).transpose()?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
     let names = &ctx.names;
@@ -67,11 +69,11 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("."));
     let binaries = steps
         .run("build", async {
-            let b = match &args.prebuilt {
-                Some(dir) => build::prebuilt(dir)?,
+            let how = if prebuilt.is_some() { "prebuilt" } else { "built" };
+            let b = match prebuilt {
+                Some(b) => b,
                 None => build::zigbuild(&project_dir).await?,
             };
-            let how = if args.prebuilt.is_some() { "prebuilt" } else { "built" };
             let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
             Ok((Change::Done(format!("{how}, needs {glibc}")), b))
         })

@@ -254,6 +254,9 @@ impl Function {
 
 /// Deleting the function also deletes its resource policy (the API Gateway permissions).
 pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
+    if read_function(ctx, name).await?.is_none() {
+        return Ok(Change::Absent);
+    }
     match ctx.aws.lambda.delete_function().function_name(name).send().await {
         Ok(_) => Ok(Change::Deleted),
         Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),

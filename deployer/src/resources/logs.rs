@@ -99,6 +99,9 @@ impl Resource for LogGroup {
 }
 
 pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
+    if !exists(ctx, name).await? {
+        return Ok(Change::Absent);
+    }
     match ctx.aws.logs.delete_log_group().log_group_name(name).send().await {
         Ok(_) => Ok(Change::Deleted),
         Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),

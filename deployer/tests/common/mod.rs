@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, Region};
 use mcpctl_testkit::{MotoServer, REGION};
@@ -50,7 +51,7 @@ impl Project {
     }
 
     pub fn mcpctl_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
+        let mut cmd = Command::new(mcpctl_binary());
         cmd.args(args).current_dir(&self.dir);
         for var in ["AWS_PROFILE", "MCPCTL_FAIL_AFTER_STEP", "MCPCTL_PREBUILT_DIR", "MCPCTL_CONFIG"] {
             cmd.env_remove(var);
@@ -83,6 +84,23 @@ impl Drop for Project {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A private link to the `mcpctl` under test: other builds in the same target dir may relink
+/// target/debug/mcpctl while a long test runs, and a link keeps this test's binary in place.
+fn mcpctl_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let original = PathBuf::from(env!("CARGO_BIN_EXE_mcpctl"));
+        let dir = std::env::temp_dir().join(format!("mcpctl-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let private = dir.join("mcpctl");
+        let _ = std::fs::remove_file(&private);
+        if std::fs::hard_link(&original, &private).is_err() {
+            std::fs::copy(&original, &private).unwrap();
+        }
+        private
+    })
 }
 
 pub fn assert_success(out: &Output) {

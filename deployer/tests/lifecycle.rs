@@ -1,0 +1,277 @@
+//! destroy, rotate-key, fault injection and user errors against moto_server.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{assert_success, stderr, stdout, Project};
+use mcpctl_testkit::REGION;
+use serde_json::{json, Value};
+
+const CONFIG: &str = "name = \"life\"\nregion = \"us-east-1\"\n";
+
+/// Everything moto holds for the stack, with generated ids replaced, so two deploys compare.
+async fn snapshot(p: &Project) -> Value {
+    let sdk = p.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let mut s = BTreeMap::new();
+
+    let listed = secrets.list_secrets().send().await.unwrap();
+    let names: Vec<_> = listed.secret_list().iter().map(|x| x.name().unwrap().to_string()).collect();
+    s.insert("secrets", json!(names));
+
+    let mut fns = BTreeMap::new();
+    for f in lambda.list_functions().send().await.unwrap().functions() {
+        let mut env: BTreeMap<String, String> = f
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if env.contains_key("API_KEY_SECRET_ID") {
+            env.insert("API_KEY_SECRET_ID".into(), "<secret arn>".into());
+        }
+        let policy = lambda.get_policy().function_name(f.function_name().unwrap()).send().await;
+        let statements = policy
+            .ok()
+            .and_then(|p| p.policy().map(str::to_string))
+            .map(|p| serde_json::from_str::<Value>(&p).unwrap()["Statement"].as_array().unwrap().len())
+            .unwrap_or(0);
+        fns.insert(
+            f.function_name().unwrap().to_string(),
+            json!({
+                "runtime": f.runtime().map(|r| r.as_str().to_string()),
+                "memory": f.memory_size(),
+                "timeout": f.timeout(),
+                "role": f.role(),
+                "sha": f.code_sha256(),
+                "env": env,
+                "permissions": statements,
+            }),
+        );
+    }
+    s.insert("functions", json!(fns));
+
+    let roles = iam.list_roles().send().await.unwrap();
+    let mut role_state = BTreeMap::new();
+    for r in roles.roles() {
+        let attached = iam.list_attached_role_policies().role_name(r.role_name()).send().await.unwrap();
+        let inline = iam.list_role_policies().role_name(r.role_name()).send().await.unwrap();
+        let attached: Vec<_> = attached.attached_policies().iter().map(|p| p.policy_arn().unwrap().to_string()).collect();
+        role_state.insert(r.role_name().to_string(), json!({"attached": attached, "inline": inline.policy_names()}));
+    }
+    s.insert("roles", json!(role_state));
+
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    let groups: Vec<_> = groups
+        .log_groups()
+        .iter()
+        .map(|g| json!([g.log_group_name(), g.retention_in_days()]))
+        .collect();
+    s.insert("log_groups", json!(groups));
+
+    let mut apis = Vec::new();
+    for api in apigw.get_apis().send().await.unwrap().items() {
+        let id = api.api_id().unwrap();
+        let integrations = apigw.get_integrations().api_id(id).send().await.unwrap();
+        let routes = apigw.get_routes().api_id(id).send().await.unwrap();
+        let mut route_keys: Vec<_> = routes.items().iter().map(|r| r.route_key().unwrap().to_string()).collect();
+        route_keys.sort();
+        let authorizers: std::collections::BTreeSet<_> =
+            routes.items().iter().filter_map(|r| r.authorizer_id()).collect();
+        let stages = apigw.get_stages().api_id(id).send().await.unwrap();
+        let stages: Vec<_> = stages.items().iter().map(|s| json!([s.stage_name(), s.auto_deploy()])).collect();
+        apis.push(json!({
+            "name": api.name(),
+            "integrations": integrations.items().len(),
+            "routes": route_keys,
+            "route_authorizers": authorizers.len(),
+            "stages": stages,
+        }));
+    }
+    s.insert("apis", json!(apis));
+    json!(s)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_removes_everything_and_running_it_twice_is_fine() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    let out = p.mcpctl(&["destroy", "--yes"]);
+    assert_success(&out);
+    let sdk = p.sdk().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+
+    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+    assert!(apigw.get_apis().send().await.unwrap().items().is_empty());
+    assert!(logs.describe_log_groups().send().await.unwrap().log_groups().is_empty());
+    let roles = iam.list_roles().send().await.unwrap();
+    assert!(
+        !roles.roles().iter().any(|r| r.role_name().starts_with("life-")),
+        "{:?}",
+        roles.roles()
+    );
+    // Without --force the secret waits out AWS's recovery window.
+    let secret = secrets.describe_secret().secret_id("life/api-key").send().await.unwrap();
+    assert!(secret.deleted_date().is_some(), "the secret is not scheduled for deletion");
+    assert!(secrets.list_secrets().send().await.unwrap().secret_list().is_empty());
+
+    let again = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&again);
+    let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["mutating_calls"], 0, "{summary}");
+    assert_eq!(summary["left_behind"], json!([]));
+
+    // Deploying again restores the scheduled secret (same key), then --force purges it.
+    p.deploy_json();
+    let out = p.mcpctl(&["destroy", "--yes", "--force"]);
+    assert_success(&out);
+    let gone = secrets.describe_secret().secret_id("life/api-key").send().await;
+    assert!(gone.is_err(), "the secret still exists after destroy --force");
+    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    let sdk = p.sdk().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let key = |stage: &'static str| {
+        let secrets = secrets.clone();
+        async move {
+            secrets
+                .get_secret_value()
+                .secret_id("life/api-key")
+                .version_stage(stage)
+                .send()
+                .await
+                .ok()
+                .and_then(|v| v.secret_string().map(str::to_string))
+        }
+    };
+    let old = key("AWSCURRENT").await.unwrap();
+
+    let out = p.mcpctl(&["rotate-key"]);
+    assert_success(&out);
+    let new = key("AWSCURRENT").await.unwrap();
+    assert_ne!(new, old);
+    assert_eq!(new.len(), 64);
+    assert_eq!(key("AWSPREVIOUS").await.as_deref(), Some(old.as_str()));
+    // The new key is printed once; the old one never.
+    assert_eq!(stdout(&out).matches(&new).count(), 1);
+    assert!(!stdout(&out).contains(&old) && !stderr(&out).contains(&old));
+
+    // Deploy never overwrites a rotated key.
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+    assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
+
+    let out = p.mcpctl(&["rotate-key", "--finalize"]);
+    assert_success(&out);
+    assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
+    assert_eq!(key("AWSPREVIOUS").await, None);
+    assert!(!stdout(&out).contains(&new));
+    let again = p.mcpctl(&["rotate-key", "--finalize"]);
+    assert_success(&again);
+    assert!(stdout(&again).contains("nothing to finalize"));
+}
+
+#[test]
+fn rotate_key_before_deploy_says_what_to_do() {
+    let p = Project::new(CONFIG);
+    let out = p.mcpctl(&["rotate-key"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("mcpctl deploy"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_deploy_converges_on_rerun_after_every_step() {
+    let p = Project::new(CONFIG);
+    let reference = p.deploy_json();
+    let steps = reference["resources"].as_array().unwrap().len();
+    assert_eq!(steps, 16, "{reference}");
+    let expected = snapshot(&p).await;
+    for k in 1..=steps {
+        p.moto.reset();
+        let k_str = k.to_string();
+        let prebuilt = p.prebuilt();
+        let cut = p.mcpctl_env(
+            &["deploy", "--prebuilt", prebuilt.to_str().unwrap()],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(!cut.status.success(), "step {k}: the injected failure did not stop deploy");
+        assert!(stderr(&cut).contains(&format!("stopped after step {k}")), "{}", stderr(&cut));
+        let rerun = p.deploy_json();
+        assert_eq!(snapshot(&p).await, expected, "after a cut at step {k} and a rerun");
+        let third = p.deploy_json();
+        assert_eq!(third["mutating_calls"], 0, "step {k}: the rerun did not converge: {third}");
+        // Cut after the last step, everything was already done.
+        let rerun_calls = rerun["mutating_calls"].as_u64().unwrap();
+        assert_eq!(rerun_calls == 0, k == steps, "step {k}: {rerun}");
+    }
+}
+
+fn one_line_error(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = p.mcpctl_env(args, env);
+    assert!(!out.status.success(), "mcpctl {args:?} succeeded");
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn user_errors_are_one_clear_line() {
+    let p = Project::new(CONFIG);
+    let prebuilt = p.prebuilt();
+    let deploy = ["deploy", "--prebuilt", prebuilt.to_str().unwrap()];
+
+    p.write_config("name = \"x\"\n[server]\ntimeout_s = 45\n");
+    let e = one_line_error(&p, &deploy, &[]);
+    assert!(e.contains("deploy.toml:3") && e.contains("server.timeout_s"), "{e}");
+
+    p.write_config("name = \"x\"\nregion = \"mars-north-1\"\n");
+    let e = one_line_error(&p, &deploy, &[]);
+    assert!(e.contains("mars-north-1"), "{e}");
+
+    p.write_config(CONFIG);
+    let no_creds = [
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_SESSION_TOKEN", ""),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ""),
+        ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ""),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", ""),
+    ];
+    let e = one_line_error(&p, &deploy, &no_creds);
+    assert!(e.contains("aws configure") && e.contains("AWS_PROFILE"), "{e}");
+
+    p.write_config("name = \"life\"\nprofile = \"nope\"\n");
+    let e = one_line_error(&p, &deploy, &[]);
+    assert!(e.contains("nope"), "{e}");
+
+    p.write_config(CONFIG);
+    let e = one_line_error(&p, &["deploy", "--prebuilt", "/nonexistent"], &[]);
+    assert!(e.contains("mcpctl-server"), "{e}");
+    let e = one_line_error(&p, &["deploy", "--stage", "prod", "--prebuilt", prebuilt.to_str().unwrap()], &[]);
+    assert!(e.contains("stages.prod"), "{e}");
+    let e = one_line_error(&p, &["deploy"], &[("MCPCTL_FAIL_AFTER_STEP", "x")]);
+    assert!(e.contains("MCPCTL_FAIL_AFTER_STEP"), "{e}");
+
+    // Nothing was created by any of these.
+    assert_eq!(REGION, "us-east-1");
+    let out = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&out);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["mutating_calls"], 0, "{s}");
+}
