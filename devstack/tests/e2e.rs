@@ -156,3 +156,43 @@ async fn rotating_the_key_under_load_fails_no_request() {
     assert_eq!(raw_post(&url, Some(&rotated.current)).await, 200);
     s.stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_all_succeed_and_scale_out() {
+    let (server, authorizer) = binaries();
+    let s = start(Config::default(), server, authorizer, "e2e-concurrency").await;
+    let url = s.stack.url();
+    let mut tasks = Vec::new();
+    // 50 requests from 8 tasks, each its own MCP client session.
+    for t in 0..8usize {
+        let url = url.clone();
+        let key = s.key.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = connect(&url, &key).await;
+            let calls = if t < 2 { 7 } else { 6 } - 1; // the initialize above counts as one
+            for i in 0..calls {
+                let r = call(
+                    &client,
+                    "calculate",
+                    json!({"operation": "add", "a": t, "b": i}),
+                )
+                .await;
+                assert_eq!(
+                    r.structured_content.expect("result")["result"],
+                    (t + i) as f64
+                );
+            }
+            client.cancel().await.expect("client closes");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("every client succeeded");
+    }
+    let stats = s.stack.stats();
+    assert!(stats.server.peak_instances > 1, "{stats:?}");
+    assert!(stats.server.peak_instances <= 10, "{stats:?}");
+    let statuses = s.lines.api_statuses();
+    assert!(statuses.len() >= 50, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+    s.stack.shutdown().await;
+}

@@ -52,6 +52,16 @@ impl Lines {
             lines.lock().unwrap().push(l.to_string());
         })
     }
+    /// The status of every request the gateway logged (`[api] POST /mcp 200 ...`).
+    pub fn api_statuses(&self) -> Vec<u16> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("[api] "))
+            .filter_map(|l| l.split_whitespace().nth(3).and_then(|s| s.parse().ok()))
+            .collect()
+    }
     pub fn any(&self, f: impl Fn(&str) -> bool) -> bool {
         self.0.lock().unwrap().iter().any(|l| f(l))
     }
