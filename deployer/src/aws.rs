@@ -141,8 +141,8 @@ impl Aws {
     /// credentials exist before anything else runs, so a missing login is one clear line.
     pub async fn connect(config: &Config) -> Result<Self> {
         check_region(&config.region)?;
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()));
         if let Some(profile) = &config.profile {
             // deploy.toml's profile wins over credentials in the environment, like `--profile`.
             loader = loader.profile_name(profile).credentials_provider(
@@ -186,8 +186,29 @@ impl Aws {
     }
 }
 
+#[cfg(test)]
+impl Aws {
+    /// Clients that are never called, for unit tests of pure planning code.
+    pub fn offline() -> Self {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        Self {
+            region: "us-east-1".into(),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            calls: CallLog::default(),
+        }
+    }
+}
+
 fn check_region(region: &str) -> Result<()> {
-    if KNOWN_REGIONS.contains(&region) || std::env::var_os("MCPCTL_ALLOW_UNKNOWN_REGION").is_some() {
+    if KNOWN_REGIONS.contains(&region) || std::env::var_os("MCPCTL_ALLOW_UNKNOWN_REGION").is_some()
+    {
         return Ok(());
     }
     Err(anyhow!(
@@ -229,7 +250,12 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
 pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         error_code(err),
-        Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException" | "NoSuchEntityException")
+        Some(
+            "ResourceNotFoundException"
+                | "NoSuchEntity"
+                | "NotFoundException"
+                | "NoSuchEntityException"
+        )
     )
 }
 

@@ -80,13 +80,16 @@ fn executable(messages: &str, name: &str) -> Result<PathBuf> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .with_context(|| format!("cargo built no binary named {name}: is this the mcpctl workspace?"))
+        .with_context(|| {
+            format!("cargo built no binary named {name}: is this the mcpctl workspace?")
+        })
 }
 
 fn checked(server: PathBuf, authorizer: PathBuf) -> Result<Binaries> {
     let mut newest = None;
     for path in [&server, &authorizer] {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let n = elf::check_lambda_compatible(&bytes)
             .with_context(|| format!("{} cannot run on Lambda provided.al2023", path.display()))?;
         newest = newest.max(n);

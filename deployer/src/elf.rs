@@ -166,8 +166,13 @@ mod tests {
     #[test]
     fn reads_the_glibc_versions_of_a_real_binary() {
         let versions = needed_versions(&system_binary()).unwrap();
-        assert!(versions.iter().any(|v| v.starts_with("GLIBC_2.")), "{versions:?}");
-        let objdump = std::process::Command::new("objdump").args(["-T", "/bin/true"]).output();
+        assert!(
+            versions.iter().any(|v| v.starts_with("GLIBC_2.")),
+            "{versions:?}"
+        );
+        let objdump = std::process::Command::new("objdump")
+            .args(["-T", "/bin/true"])
+            .output();
         if let Ok(out) = objdump {
             // Same answer as binutils, where it is installed.
             let text = String::from_utf8_lossy(&out.stdout);

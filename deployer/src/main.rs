@@ -18,7 +18,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "mcpctl", version, about, propagate_version = true)]
 pub struct Cli {
     /// The deployment description.
-    #[arg(long, short = 'c', global = true, default_value = "deploy.toml", env = "MCPCTL_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        default_value = "deploy.toml",
+        env = "MCPCTL_CONFIG"
+    )]
     pub config: PathBuf,
     /// Apply the `[stages.NAME]` overrides of deploy.toml.
     #[arg(long, global = true)]

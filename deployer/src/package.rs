@@ -25,11 +25,9 @@ pub fn bootstrap_zip(binary: &[u8]) -> Result<LambdaZip> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     zip.start_file("bootstrap", options)
         .context("cannot start the zip entry")?;
-    zip.write_all(binary).context("cannot compress the binary")?;
-    let bytes = zip
-        .finish()
-        .context("cannot finish the zip")?
-        .into_inner();
+    zip.write_all(binary)
+        .context("cannot compress the binary")?;
+    let bytes = zip.finish().context("cannot finish the zip")?.into_inner();
     let code_sha256 = code_sha256(&bytes);
     Ok(LambdaZip { bytes, code_sha256 })
 }
@@ -59,7 +57,7 @@ mod tests {
         let mut archive = zip::ZipArchive::new(Cursor::new(z.bytes)).unwrap();
         assert_eq!(archive.len(), 1);
         let mut entry = archive.by_index(0).unwrap();
-        assert_eq!(entry.name(), "bootstrap");
+        assert_eq!(entry.name().unwrap(), "bootstrap");
         assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
         let mut content = Vec::new();
         entry.read_to_end(&mut content).unwrap();
@@ -68,7 +66,10 @@ mod tests {
 
     #[test]
     fn sha_is_base64_of_sha256() {
-        // echo -n "" | sha256sum | xxd -r -p | base64
-        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCO4J9ZXVQY9DnHNlPh6b3U=");
+        // printf "" | sha256sum | xxd -r -p | base64
+        assert_eq!(
+            code_sha256(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
     }
 }

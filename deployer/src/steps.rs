@@ -84,13 +84,13 @@ impl Steps {
             Output::Text if std::io::stderr().is_terminal() => Display::Spinner,
             Output::Text => Display::Lines,
         };
-        let fail_after = match std::env::var(FAIL_AFTER_ENV) {
-            Ok(v) => Some(
-                v.parse::<usize>()
-                    .with_context(|| format!("{FAIL_AFTER_ENV} must be a step number, got {v:?}"))?,
-            ),
-            Err(_) => None,
-        };
+        let fail_after =
+            match std::env::var(FAIL_AFTER_ENV) {
+                Ok(v) => Some(v.parse::<usize>().with_context(|| {
+                    format!("{FAIL_AFTER_ENV} must be a step number, got {v:?}")
+                })?),
+                Err(_) => None,
+            };
         Ok(Self {
             display,
             calls,

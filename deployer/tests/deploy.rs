@@ -39,7 +39,10 @@ fn policy(doc: &str) -> Value {
             let mut i = 0;
             while i < b.len() {
                 if b[i] == b'%' {
-                    out.push(u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap());
+                    out.push(
+                        u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16)
+                            .unwrap(),
+                    );
                     i += 3;
                 } else {
                     out.push(b[i]);
@@ -64,40 +67,80 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
 
     // Secret: a 256-bit hex key, tagged.
-    let secret = secrets.describe_secret().secret_id("demo/api-key").send().await.unwrap();
+    let secret = secrets
+        .describe_secret()
+        .secret_id("demo/api-key")
+        .send()
+        .await
+        .unwrap();
     let secret_arn = secret.arn().unwrap().to_string();
-    let tags: HashMap<_, _> = secret.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    let tags: HashMap<_, _> = secret
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
     assert_eq!(tags.get("mcpctl:stack"), Some(&"demo"));
     assert_eq!(tags.get("team"), Some(&"platform"));
-    let key = secrets.get_secret_value().secret_id("demo/api-key").send().await.unwrap();
+    let key = secrets
+        .get_secret_value()
+        .secret_id("demo/api-key")
+        .send()
+        .await
+        .unwrap();
     let key = key.secret_string().unwrap();
     assert_eq!(key.len(), 64);
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
 
     // Functions.
-    let server = lambda.get_function().function_name("demo-server").send().await.unwrap();
+    let server = lambda
+        .get_function()
+        .function_name("demo-server")
+        .send()
+        .await
+        .unwrap();
     let c = server.configuration().unwrap();
     assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
     assert_eq!(c.handler(), Some("bootstrap"));
     assert_eq!(c.memory_size(), Some(512));
     assert_eq!(c.timeout(), Some(20));
-    assert_eq!(c.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["x86_64"]);
+    assert_eq!(
+        c.architectures()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["x86_64"]
+    );
     let env = c.environment().unwrap().variables().unwrap();
     assert_eq!(env.get("RUST_LOG").map(String::as_str), Some("info"));
     assert_eq!(env.get("GREETING").map(String::as_str), Some("hello"));
     assert_eq!(env.len(), 2);
     assert!(c.role().unwrap().ends_with(":role/demo-server-role"));
-    assert_eq!(server.tags().unwrap().get("mcpctl:stack").map(String::as_str), Some("demo"));
+    assert_eq!(
+        server
+            .tags()
+            .unwrap()
+            .get("mcpctl:stack")
+            .map(String::as_str),
+        Some("demo")
+    );
     let server_arn = c.function_arn().unwrap().to_string();
 
-    let authorizer = lambda.get_function().function_name("demo-authorizer").send().await.unwrap();
+    let authorizer = lambda
+        .get_function()
+        .function_name("demo-authorizer")
+        .send()
+        .await
+        .unwrap();
     let c = authorizer.configuration().unwrap();
     assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
     assert_eq!(c.memory_size(), Some(128));
     assert_eq!(c.timeout(), Some(5));
     let env = c.environment().unwrap().variables().unwrap();
     assert_eq!(env.get("API_KEY_SECRET_ID"), Some(&secret_arn));
-    assert_eq!(env.get("SECRET_CACHE_TTL_S").map(String::as_str), Some("30"));
+    assert_eq!(
+        env.get("SECRET_CACHE_TTL_S").map(String::as_str),
+        Some("30")
+    );
     assert!(c.role().unwrap().ends_with(":role/demo-authorizer-role"));
     let authorizer_arn = c.function_arn().unwrap().to_string();
 
@@ -105,14 +148,39 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     for role in ["demo-server-role", "demo-authorizer-role"] {
         let r = iam.get_role().role_name(role).send().await.unwrap();
         let trust = policy(r.role().unwrap().assume_role_policy_document().unwrap());
-        assert_eq!(trust["Statement"][0]["Principal"]["Service"], "lambda.amazonaws.com");
-        let attached = iam.list_attached_role_policies().role_name(role).send().await.unwrap();
-        let arns: Vec<_> = attached.attached_policies().iter().map(|p| p.policy_arn().unwrap()).collect();
-        assert_eq!(arns, ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]);
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Service"],
+            "lambda.amazonaws.com"
+        );
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<_> = attached
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap())
+            .collect();
+        assert_eq!(
+            arns,
+            ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+        );
     }
-    let inline = iam.list_role_policies().role_name("demo-server-role").send().await.unwrap();
+    let inline = iam
+        .list_role_policies()
+        .role_name("demo-server-role")
+        .send()
+        .await
+        .unwrap();
     assert!(inline.policy_names().is_empty());
-    let inline = iam.list_role_policies().role_name("demo-authorizer-role").send().await.unwrap();
+    let inline = iam
+        .list_role_policies()
+        .role_name("demo-authorizer-role")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(inline.policy_names().len(), 1);
     let doc = iam
         .get_role_policy()
@@ -129,14 +197,22 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     assert_eq!(statements[0]["Resource"], secret_arn.as_str());
 
     // Log groups with retention.
-    let groups = logs.describe_log_groups().log_group_name_prefix("/aws/lambda/demo-").send().await.unwrap();
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/demo-")
+        .send()
+        .await
+        .unwrap();
     let retention: HashMap<_, _> = groups
         .log_groups()
         .iter()
         .map(|g| (g.log_group_name().unwrap(), g.retention_in_days()))
         .collect();
     assert_eq!(retention.get("/aws/lambda/demo-server"), Some(&Some(14)));
-    assert_eq!(retention.get("/aws/lambda/demo-authorizer"), Some(&Some(14)));
+    assert_eq!(
+        retention.get("/aws/lambda/demo-authorizer"),
+        Some(&Some(14))
+    );
 
     // The HTTP API, its integration, authorizer, routes and stage.
     let apis = apigw.get_apis().send().await.unwrap();
@@ -144,22 +220,37 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     let api = &apis.items()[0];
     assert_eq!(api.name(), Some("demo-api"));
     assert_eq!(api.protocol_type().unwrap().as_str(), "HTTP");
-    assert_eq!(api.tags().unwrap().get("mcpctl:stack").map(String::as_str), Some("demo"));
+    assert_eq!(
+        api.tags().unwrap().get("mcpctl:stack").map(String::as_str),
+        Some("demo")
+    );
     let api_id = api.api_id().unwrap();
     assert_eq!(
         summary["endpoint"],
         format!("{}/mcp", api.api_endpoint().unwrap()).as_str()
     );
 
-    let integrations = apigw.get_integrations().api_id(api_id).send().await.unwrap();
+    let integrations = apigw
+        .get_integrations()
+        .api_id(api_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(integrations.items().len(), 1);
     let integration = &integrations.items()[0];
-    assert_eq!(integration.integration_type().unwrap().as_str(), "AWS_PROXY");
+    assert_eq!(
+        integration.integration_type().unwrap().as_str(),
+        "AWS_PROXY"
+    );
     assert_eq!(integration.integration_uri(), Some(server_arn.as_str()));
     assert_eq!(integration.payload_format_version(), Some("2.0"));
 
     let routes = apigw.get_routes().api_id(api_id).send().await.unwrap();
-    let mut keys: Vec<_> = routes.items().iter().map(|r| r.route_key().unwrap().to_string()).collect();
+    let mut keys: Vec<_> = routes
+        .items()
+        .iter()
+        .map(|r| r.route_key().unwrap().to_string())
+        .collect();
     keys.sort();
     let mut expected: Vec<_> = mcpctl_stack::ROUTES.iter().map(|r| r.key()).collect();
     expected.sort();
@@ -172,7 +263,13 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         assert_eq!(r.authorizer_id(), Some(authorizer_id.as_str()));
     }
 
-    let a = apigw.get_authorizer().api_id(api_id).authorizer_id(&authorizer_id).send().await.unwrap();
+    let a = apigw
+        .get_authorizer()
+        .api_id(api_id)
+        .authorizer_id(&authorizer_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(a.name(), Some("demo-api-key"));
     assert_eq!(a.authorizer_type().unwrap().as_str(), "REQUEST");
     assert_eq!(a.authorizer_payload_format_version(), Some("2.0"));
@@ -181,26 +278,46 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     assert_eq!(a.authorizer_result_ttl_in_seconds(), Some(120));
     assert!(a.authorizer_uri().unwrap().contains(&authorizer_arn));
 
-    let stage = apigw.get_stage().api_id(api_id).stage_name("$default").send().await.unwrap();
+    let stage = apigw
+        .get_stage()
+        .api_id(api_id)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stage.auto_deploy(), Some(true));
     let settings = stage.default_route_settings().unwrap();
     assert_eq!(settings.throttling_burst_limit(), Some(40));
     assert_eq!(settings.throttling_rate_limit(), Some(80.0));
 
     // Permissions: API Gateway may invoke each function, only from this API.
-    for (function, suffix) in [("demo-server", "/*".to_string()), ("demo-authorizer", format!("/authorizers/{authorizer_id}"))] {
-        let p = lambda.get_policy().function_name(function).send().await.unwrap();
+    for (function, suffix) in [
+        ("demo-server", "/*".to_string()),
+        ("demo-authorizer", format!("/authorizers/{authorizer_id}")),
+    ] {
+        let p = lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+            .unwrap();
         let doc: Value = serde_json::from_str(p.policy().unwrap()).unwrap();
         let statements = doc["Statement"].as_array().unwrap();
         assert_eq!(statements.len(), 1, "{doc}");
         let s = &statements[0];
         assert_eq!(s["Principal"]["Service"], "apigateway.amazonaws.com", "{s}");
         let source = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().unwrap();
-        assert_eq!(source, format!("arn:aws:execute-api:us-east-1:123456789012:{api_id}{suffix}"));
+        assert_eq!(
+            source,
+            format!("arn:aws:execute-api:us-east-1:123456789012:{api_id}{suffix}")
+        );
     }
 
     // The summary names every step, and the API key appears nowhere.
-    assert!(summary["mutating_calls"].as_u64().unwrap() >= 20, "{summary}");
+    assert!(
+        summary["mutating_calls"].as_u64().unwrap() >= 20,
+        "{summary}"
+    );
     assert_eq!(summary["api_key"], Value::Null);
     assert!(!summary.to_string().contains(key));
 }
@@ -224,7 +341,10 @@ fn changing_one_field_changes_only_that_resource() {
     let s = p.deploy_json();
     assert_eq!(
         changed_steps(&s),
-        [("function demo-server".to_string(), serde_json::json!({"updated": ["memory"]}))],
+        [(
+            "function demo-server".to_string(),
+            serde_json::json!({"updated": ["memory"]})
+        )],
         "{s}"
     );
     assert_eq!(s["mutating_calls"], 1, "{s}");
@@ -234,17 +354,27 @@ fn changing_one_field_changes_only_that_resource() {
     let s = p.deploy_json();
     assert_eq!(
         changed_steps(&s),
-        [("function demo-authorizer".to_string(), serde_json::json!({"updated": ["code"]}))],
+        [(
+            "function demo-authorizer".to_string(),
+            serde_json::json!({"updated": ["code"]})
+        )],
         "{s}"
     );
     assert_eq!(s["mutating_calls"], 1, "{s}");
 
     // The authorizer cache TTL lives on the API Gateway authorizer only.
-    p.write_config(&CONFIG.replace("memory_mb = 512", "memory_mb = 1024").replace("cache_ttl_s = 120", "cache_ttl_s = 60"));
+    p.write_config(
+        &CONFIG
+            .replace("memory_mb = 512", "memory_mb = 1024")
+            .replace("cache_ttl_s = 120", "cache_ttl_s = 60"),
+    );
     let s = p.deploy_json();
     assert_eq!(
         changed_steps(&s),
-        [("authorizer demo-api-key".to_string(), serde_json::json!({"updated": ["cache ttl"]}))],
+        [(
+            "authorizer demo-api-key".to_string(),
+            serde_json::json!({"updated": ["cache ttl"]})
+        )],
         "{s}"
     );
     assert_eq!(p.deploy_json()["mutating_calls"], 0);
@@ -258,13 +388,24 @@ fn text_output_shows_the_endpoint_and_the_key_only_with_show_key() {
     assert_success(&out);
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(text.contains("Endpoint: https://"), "{text}");
-    assert!(text.contains(".execute-api.us-east-1.amazonaws.com/mcp"), "{text}");
+    assert!(
+        text.contains(".execute-api.us-east-1.amazonaws.com/mcp"),
+        "{text}"
+    );
     assert!(text.contains("--show-key"), "{text}");
-    assert!(text.contains("aws secretsmanager get-secret-value --secret-id demo/api-key"), "{text}");
+    assert!(
+        text.contains("aws secretsmanager get-secret-value --secret-id demo/api-key"),
+        "{text}"
+    );
     // Every step is reported, with its elapsed time.
     assert!(text.contains("function demo-server: created ("), "{text}");
 
-    let shown = p.mcpctl(&["deploy", "--prebuilt", prebuilt.to_str().unwrap(), "--show-key"]);
+    let shown = p.mcpctl(&[
+        "deploy",
+        "--prebuilt",
+        prebuilt.to_str().unwrap(),
+        "--show-key",
+    ]);
     assert_success(&shown);
     let shown = stdout(&shown);
     let key = shown
@@ -277,7 +418,13 @@ fn text_output_shows_the_endpoint_and_the_key_only_with_show_key() {
     assert!(!text.contains(&key), "the key leaked without --show-key");
 
     // Neither destroy's nor a JSON deploy's output carries it.
-    let json = p.mcpctl(&["deploy", "--prebuilt", prebuilt.to_str().unwrap(), "-o", "json"]);
+    let json = p.mcpctl(&[
+        "deploy",
+        "--prebuilt",
+        prebuilt.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
     let destroy = p.mcpctl(&["destroy", "--yes"]);
     for out in [&json, &destroy] {
         assert_success(out);

@@ -21,7 +21,11 @@ async fn snapshot(p: &Project) -> Value {
     let mut s = BTreeMap::new();
 
     let listed = secrets.list_secrets().send().await.unwrap();
-    let names: Vec<_> = listed.secret_list().iter().map(|x| x.name().unwrap().to_string()).collect();
+    let names: Vec<_> = listed
+        .secret_list()
+        .iter()
+        .map(|x| x.name().unwrap().to_string())
+        .collect();
     s.insert("secrets", json!(names));
 
     let mut fns = BTreeMap::new();
@@ -34,11 +38,20 @@ async fn snapshot(p: &Project) -> Value {
         if env.contains_key("API_KEY_SECRET_ID") {
             env.insert("API_KEY_SECRET_ID".into(), "<secret arn>".into());
         }
-        let policy = lambda.get_policy().function_name(f.function_name().unwrap()).send().await;
+        let policy = lambda
+            .get_policy()
+            .function_name(f.function_name().unwrap())
+            .send()
+            .await;
         let statements = policy
             .ok()
             .and_then(|p| p.policy().map(str::to_string))
-            .map(|p| serde_json::from_str::<Value>(&p).unwrap()["Statement"].as_array().unwrap().len())
+            .map(|p| {
+                serde_json::from_str::<Value>(&p).unwrap()["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
             .unwrap_or(0);
         fns.insert(
             f.function_name().unwrap().to_string(),
@@ -58,10 +71,27 @@ async fn snapshot(p: &Project) -> Value {
     let roles = iam.list_roles().send().await.unwrap();
     let mut role_state = BTreeMap::new();
     for r in roles.roles() {
-        let attached = iam.list_attached_role_policies().role_name(r.role_name()).send().await.unwrap();
-        let inline = iam.list_role_policies().role_name(r.role_name()).send().await.unwrap();
-        let attached: Vec<_> = attached.attached_policies().iter().map(|p| p.policy_arn().unwrap().to_string()).collect();
-        role_state.insert(r.role_name().to_string(), json!({"attached": attached, "inline": inline.policy_names()}));
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        let inline = iam
+            .list_role_policies()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        let attached: Vec<_> = attached
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect();
+        role_state.insert(
+            r.role_name().to_string(),
+            json!({"attached": attached, "inline": inline.policy_names()}),
+        );
     }
     s.insert("roles", json!(role_state));
 
@@ -78,12 +108,23 @@ async fn snapshot(p: &Project) -> Value {
         let id = api.api_id().unwrap();
         let integrations = apigw.get_integrations().api_id(id).send().await.unwrap();
         let routes = apigw.get_routes().api_id(id).send().await.unwrap();
-        let mut route_keys: Vec<_> = routes.items().iter().map(|r| r.route_key().unwrap().to_string()).collect();
+        let mut route_keys: Vec<_> = routes
+            .items()
+            .iter()
+            .map(|r| r.route_key().unwrap().to_string())
+            .collect();
         route_keys.sort();
-        let authorizers: std::collections::BTreeSet<_> =
-            routes.items().iter().filter_map(|r| r.authorizer_id()).collect();
+        let authorizers: std::collections::BTreeSet<_> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.authorizer_id())
+            .collect();
         let stages = apigw.get_stages().api_id(id).send().await.unwrap();
-        let stages: Vec<_> = stages.items().iter().map(|s| json!([s.stage_name(), s.auto_deploy()])).collect();
+        let stages: Vec<_> = stages
+            .items()
+            .iter()
+            .map(|s| json!([s.stage_name(), s.auto_deploy()]))
+            .collect();
         apis.push(json!({
             "name": api.name(),
             "integrations": integrations.items().len(),
@@ -109,19 +150,48 @@ async fn destroy_removes_everything_and_running_it_twice_is_fine() {
     let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
 
-    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+    assert!(lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .is_empty());
     assert!(apigw.get_apis().send().await.unwrap().items().is_empty());
-    assert!(logs.describe_log_groups().send().await.unwrap().log_groups().is_empty());
+    assert!(logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .is_empty());
     let roles = iam.list_roles().send().await.unwrap();
     assert!(
-        !roles.roles().iter().any(|r| r.role_name().starts_with("life-")),
+        !roles
+            .roles()
+            .iter()
+            .any(|r| r.role_name().starts_with("life-")),
         "{:?}",
         roles.roles()
     );
     // Without --force the secret waits out AWS's recovery window.
-    let secret = secrets.describe_secret().secret_id("life/api-key").send().await.unwrap();
-    assert!(secret.deleted_date().is_some(), "the secret is not scheduled for deletion");
-    assert!(secrets.list_secrets().send().await.unwrap().secret_list().is_empty());
+    let secret = secrets
+        .describe_secret()
+        .secret_id("life/api-key")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        secret.deleted_date().is_some(),
+        "the secret is not scheduled for deletion"
+    );
+    assert!(secrets
+        .list_secrets()
+        .send()
+        .await
+        .unwrap()
+        .secret_list()
+        .is_empty());
 
     let again = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
     assert_success(&again);
@@ -133,9 +203,22 @@ async fn destroy_removes_everything_and_running_it_twice_is_fine() {
     p.deploy_json();
     let out = p.mcpctl(&["destroy", "--yes", "--force"]);
     assert_success(&out);
-    let gone = secrets.describe_secret().secret_id("life/api-key").send().await;
-    assert!(gone.is_err(), "the secret still exists after destroy --force");
-    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+    let gone = secrets
+        .describe_secret()
+        .secret_id("life/api-key")
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the secret still exists after destroy --force"
+    );
+    assert!(lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,12 +291,26 @@ async fn an_interrupted_deploy_converges_on_rerun_after_every_step() {
             &["deploy", "--prebuilt", prebuilt.to_str().unwrap()],
             &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
         );
-        assert!(!cut.status.success(), "step {k}: the injected failure did not stop deploy");
-        assert!(stderr(&cut).contains(&format!("stopped after step {k}")), "{}", stderr(&cut));
+        assert!(
+            !cut.status.success(),
+            "step {k}: the injected failure did not stop deploy"
+        );
+        assert!(
+            stderr(&cut).contains(&format!("stopped after step {k}")),
+            "{}",
+            stderr(&cut)
+        );
         let rerun = p.deploy_json();
-        assert_eq!(snapshot(&p).await, expected, "after a cut at step {k} and a rerun");
+        assert_eq!(
+            snapshot(&p).await,
+            expected,
+            "after a cut at step {k} and a rerun"
+        );
         let third = p.deploy_json();
-        assert_eq!(third["mutating_calls"], 0, "step {k}: the rerun did not converge: {third}");
+        assert_eq!(
+            third["mutating_calls"], 0,
+            "step {k}: the rerun did not converge: {third}"
+        );
         // Cut after the last step, everything was already done.
         let rerun_calls = rerun["mutating_calls"].as_u64().unwrap();
         assert_eq!(rerun_calls == 0, k == steps, "step {k}: {rerun}");
@@ -238,7 +335,10 @@ fn user_errors_are_one_clear_line() {
 
     p.write_config("name = \"x\"\n[server]\ntimeout_s = 45\n");
     let e = one_line_error(&p, &deploy, &[]);
-    assert!(e.contains("deploy.toml:3") && e.contains("server.timeout_s"), "{e}");
+    assert!(
+        e.contains("deploy.toml:3") && e.contains("server.timeout_s"),
+        "{e}"
+    );
 
     p.write_config("name = \"x\"\nregion = \"mars-north-1\"\n");
     let e = one_line_error(&p, &deploy, &[]);
@@ -254,7 +354,10 @@ fn user_errors_are_one_clear_line() {
         ("AWS_WEB_IDENTITY_TOKEN_FILE", ""),
     ];
     let e = one_line_error(&p, &deploy, &no_creds);
-    assert!(e.contains("aws configure") && e.contains("AWS_PROFILE"), "{e}");
+    assert!(
+        e.contains("aws configure") && e.contains("AWS_PROFILE"),
+        "{e}"
+    );
 
     p.write_config("name = \"life\"\nprofile = \"nope\"\n");
     let e = one_line_error(&p, &deploy, &[]);
@@ -263,7 +366,17 @@ fn user_errors_are_one_clear_line() {
     p.write_config(CONFIG);
     let e = one_line_error(&p, &["deploy", "--prebuilt", "/nonexistent"], &[]);
     assert!(e.contains("mcpctl-server"), "{e}");
-    let e = one_line_error(&p, &["deploy", "--stage", "prod", "--prebuilt", prebuilt.to_str().unwrap()], &[]);
+    let e = one_line_error(
+        &p,
+        &[
+            "deploy",
+            "--stage",
+            "prod",
+            "--prebuilt",
+            prebuilt.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(e.contains("stages.prod"), "{e}");
     let e = one_line_error(&p, &["deploy"], &[("MCPCTL_FAIL_AFTER_STEP", "x")]);
     assert!(e.contains("MCPCTL_FAIL_AFTER_STEP"), "{e}");

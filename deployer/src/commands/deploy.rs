@@ -49,10 +49,16 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let mut steps = Steps::new(cli.output, aws.calls.clone())?;
 
     let secret_arn = steps
-        .run(format!("secret {}", names.secret()), converge(&Secret, &ctx))
+        .run(
+            format!("secret {}", names.secret()),
+            converge(&Secret, &ctx),
+        )
         .await?;
     let server_role = steps
-        .run(format!("role {}", names.server_role()), converge(&Role::server(&ctx), &ctx))
+        .run(
+            format!("role {}", names.server_role()),
+            converge(&Role::server(&ctx), &ctx),
+        )
         .await?;
     let authorizer_role = steps
         .run(
@@ -69,7 +75,11 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("."));
     let binaries = steps
         .run("build", async {
-            let how = if prebuilt.is_some() { "prebuilt" } else { "built" };
+            let how = if prebuilt.is_some() {
+                "prebuilt"
+            } else {
+                "built"
+            };
             let b = match prebuilt {
                 Some(b) => b,
                 None => build::zigbuild(&project_dir).await?,
@@ -78,9 +88,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             Ok((Change::Done(format!("{how}, needs {glibc}")), b))
         })
         .await?;
-    let (server_zip, authorizer_zip) = steps
-        .run("package", async { zip_both(&binaries) })
-        .await?;
+    let (server_zip, authorizer_zip) = steps.run("package", async { zip_both(&binaries) }).await?;
 
     let server_fn = names.server_function();
     let authorizer_fn = names.authorizer_function();
@@ -129,18 +137,27 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         ]),
     };
     let authorizer_arn = steps
-        .run(format!("function {authorizer_fn}"), converge(&authorizer, &ctx))
+        .run(
+            format!("function {authorizer_fn}"),
+            converge(&authorizer, &ctx),
+        )
         .await?;
 
     let api = steps
-        .run(format!("http api {}", names.api()), converge(&HttpApi::new(&ctx), &ctx))
+        .run(
+            format!("http api {}", names.api()),
+            converge(&HttpApi::new(&ctx), &ctx),
+        )
         .await?;
     let integration = Integration {
         api_id: api.id.clone(),
         function_arn: server_arn.clone(),
     };
     let integration_id = steps
-        .run("integration (AWS_PROXY, payload 2.0)", converge(&integration, &ctx))
+        .run(
+            "integration (AWS_PROXY, payload 2.0)",
+            converge(&integration, &ctx),
+        )
         .await?;
     let api_authorizer = ApiAuthorizer::new(&ctx, &api.id, &authorizer_arn);
     let authorizer_id = steps
@@ -216,7 +233,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
 
 fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
     let zip = |path: &std::path::Path| -> Result<LambdaZip> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         package::bootstrap_zip(&bytes)
     };
     let server = zip(&binaries.server)?;

@@ -128,7 +128,9 @@ pub async fn leftovers(ctx: &Ctx<'_>) -> Result<Vec<String>> {
 }
 
 fn confirm(stack: &str, region: &str) -> Result<()> {
-    eprint!("Delete every resource of stack `{stack}` in {region}? Type the stack name to confirm: ");
+    eprint!(
+        "Delete every resource of stack `{stack}` in {region}? Type the stack name to confirm: "
+    );
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

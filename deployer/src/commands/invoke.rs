@@ -46,16 +46,17 @@ fn parse_request(args: &Args) -> Result<Request> {
         "initialize" => Ok(Request::Initialize),
         "tools/list" => Ok(Request::ListTools),
         "tools/call" => {
-            let name = args
-                .tool
-                .clone()
-                .context("tools/call needs a tool name: mcpctl invoke tools/call NAME '{\"arg\": 1}'")?;
+            let name = args.tool.clone().context(
+                "tools/call needs a tool name: mcpctl invoke tools/call NAME '{\"arg\": 1}'",
+            )?;
             let mut params = CallToolRequestParams::new(name);
             if let Some(raw) = &args.arguments {
                 let value: Value = serde_json::from_str(raw)
                     .map_err(|e| anyhow!("the tool arguments are not valid JSON ({e}): pass an object such as '{{\"city\": \"Kyiv\"}}'"))?;
                 let Value::Object(map) = value else {
-                    bail!("the tool arguments must be a JSON object such as '{{\"city\": \"Kyiv\"}}'");
+                    bail!(
+                        "the tool arguments must be a JSON object such as '{{\"city\": \"Kyiv\"}}'"
+                    );
                 };
                 params = params.with_arguments(map);
             }
@@ -70,7 +71,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let (url, key) = target(cli, args).await?;
     let mut headers = HashMap::new();
     if let Some(k) = key {
-        let value = HeaderValue::from_str(&k).map_err(|_| anyhow!("the API key is not a valid header value"))?;
+        let value = HeaderValue::from_str(&k)
+            .map_err(|_| anyhow!("the API key is not a valid header value"))?;
         headers.insert(HeaderName::from_static("x-api-key"), value);
     }
     let transport = StreamableHttpClientTransport::from_config(
@@ -83,7 +85,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let result: Result<(Value, bool)> = async {
         match request {
             Request::Initialize => {
-                let info = client.peer_info().context("the server sent no initialize result")?;
+                let info = client
+                    .peer_info()
+                    .context("the server sent no initialize result")?;
                 Ok((serde_json::to_value(&*info)?, false))
             }
             Request::ListTools => {
@@ -134,17 +138,21 @@ async fn target(cli: &Cli, args: &Args) -> Result<(String, Option<String>)> {
     let config = super::load_config(cli)?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
-    let found = api::find(&ctx)
-        .await?
-        .into_iter()
-        .next()
-        .with_context(|| format!("stack {} is not deployed in {}: run `mcpctl deploy`", config.name, config.region))?;
+    let found = api::find(&ctx).await?.into_iter().next().with_context(|| {
+        format!(
+            "stack {} is not deployed in {}: run `mcpctl deploy`",
+            config.name, config.region
+        )
+    })?;
     let url = super::endpoint_url(&found.endpoint, &config.api.stage);
     let key = match &args.api_key {
         Some(k) => k.clone(),
-        None => secret::key(&ctx, "AWSCURRENT")
-            .await?
-            .with_context(|| format!("stack {} has no API key secret: run `mcpctl deploy`", config.name))?,
+        None => secret::key(&ctx, "AWSCURRENT").await?.with_context(|| {
+            format!(
+                "stack {} has no API key secret: run `mcpctl deploy`",
+                config.name
+            )
+        })?,
     };
     Ok((url, Some(key)))
 }
@@ -218,7 +226,10 @@ mod tests {
 
     #[test]
     fn requests_parse_and_bad_input_is_one_clear_line() {
-        assert!(matches!(parse_request(&args("tools/list", None, None)), Ok(Request::ListTools)));
+        assert!(matches!(
+            parse_request(&args("tools/list", None, None)),
+            Ok(Request::ListTools)
+        ));
         assert!(matches!(
             parse_request(&args("tools/call", Some("calculate"), Some("{\"a\":1}"))),
             Ok(Request::CallTool(_))

@@ -51,7 +51,10 @@ mod tests {
     #[test]
     fn endpoint_has_stage_path_unless_default() {
         assert_eq!(
-            endpoint_url("https://abc.execute-api.us-east-1.amazonaws.com", "$default"),
+            endpoint_url(
+                "https://abc.execute-api.us-east-1.amazonaws.com",
+                "$default"
+            ),
             "https://abc.execute-api.us-east-1.amazonaws.com/mcp"
         );
         assert_eq!(endpoint_url("https://h/", "prod"), "https://h/prod/mcp");

@@ -74,7 +74,12 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 fn cors_of(c: &Cors) -> CorsRules {
     CorsRules {
         allow_origins: sorted(c.allow_origins().to_vec()),
-        allow_headers: sorted(c.allow_headers().iter().map(|h| h.to_ascii_lowercase()).collect()),
+        allow_headers: sorted(
+            c.allow_headers()
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+        ),
         allow_methods: sorted(c.allow_methods().to_vec()),
         max_age_s: c.max_age().unwrap_or(0),
     }
@@ -83,7 +88,12 @@ fn cors_of(c: &Cors) -> CorsRules {
 fn normalised(c: &CorsRules) -> CorsRules {
     CorsRules {
         allow_origins: sorted(c.allow_origins.clone()),
-        allow_headers: sorted(c.allow_headers.iter().map(|h| h.to_ascii_lowercase()).collect()),
+        allow_headers: sorted(
+            c.allow_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+        ),
         allow_methods: sorted(c.allow_methods.clone()),
         max_age_s: c.max_age_s,
     }
@@ -167,7 +177,10 @@ impl Resource for HttpApi {
                 .create_api()
                 .name(&self.name)
                 .protocol_type(ProtocolType::Http)
-                .description(format!("MCP endpoint of the mcpctl stack {}", ctx.config.name))
+                .description(format!(
+                    "MCP endpoint of the mcpctl stack {}",
+                    ctx.config.name
+                ))
                 .set_cors_configuration(self.cors.as_ref().map(to_cors))
                 .set_tags(Some(ctx.tags.clone().into_iter().collect()))
                 .send()

@@ -65,12 +65,22 @@ impl ApiAuthorizer {
             .send()
             .await
             .map_err(aws::err("GetRoutes"))?;
-        let mut ids: Vec<&str> = routes.items().iter().filter_map(|r| r.authorizer_id()).collect();
+        let mut ids: Vec<&str> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.authorizer_id())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let mut found = Vec::new();
         for id in ids {
-            match apigw.get_authorizer().api_id(&self.api_id).authorizer_id(id).send().await {
+            match apigw
+                .get_authorizer()
+                .api_id(&self.api_id)
+                .authorizer_id(id)
+                .send()
+                .await
+            {
                 Ok(a) => found.push(
                     Authorizer::builder()
                         .set_authorizer_id(a.authorizer_id)
@@ -139,17 +149,42 @@ impl Resource for ApiAuthorizer {
             };
         };
         let mut update = Vec::new();
-        diff(&mut update, "type", &cur.kind.as_deref(), &Some(AuthorizerType::Request.as_str()));
-        diff(&mut update, "uri", &cur.uri.as_deref(), &Some(self.uri.as_str()));
-        diff(&mut update, "payload version", &cur.payload_version.as_deref(), &Some(PAYLOAD_VERSION));
-        diff(&mut update, "simple responses", &cur.simple_responses, &Some(true));
+        diff(
+            &mut update,
+            "type",
+            &cur.kind.as_deref(),
+            &Some(AuthorizerType::Request.as_str()),
+        );
+        diff(
+            &mut update,
+            "uri",
+            &cur.uri.as_deref(),
+            &Some(self.uri.as_str()),
+        );
+        diff(
+            &mut update,
+            "payload version",
+            &cur.payload_version.as_deref(),
+            &Some(PAYLOAD_VERSION),
+        );
+        diff(
+            &mut update,
+            "simple responses",
+            &cur.simple_responses,
+            &Some(true),
+        );
         diff(
             &mut update,
             "identity source",
             cur.identity_source.as_slice(),
             &[IDENTITY_SOURCE.to_string()][..],
         );
-        diff(&mut update, "cache ttl", &cur.ttl_s.unwrap_or(0), &self.ttl_s);
+        diff(
+            &mut update,
+            "cache ttl",
+            &cur.ttl_s.unwrap_or(0),
+            &self.ttl_s,
+        );
         AuthorizerPlan {
             create: false,
             update,
@@ -164,7 +199,12 @@ impl Resource for ApiAuthorizer {
         }
     }
 
-    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: AuthorizerPlan) -> Result<String> {
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        current: Self::Current,
+        plan: AuthorizerPlan,
+    ) -> Result<String> {
         let apigw = &ctx.aws.apigw;
         if plan.create {
             let out = apigw

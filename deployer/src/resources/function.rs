@@ -59,7 +59,14 @@ pub struct FunctionPlan {
 }
 
 pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionState>> {
-    let out = match ctx.aws.lambda.get_function().function_name(name).send().await {
+    let out = match ctx
+        .aws
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if aws::is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws::describe("GetFunction", &e)),
@@ -80,7 +87,11 @@ pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionS
             .and_then(|e| e.variables())
             .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
-        architectures: c.architectures().iter().map(|a| a.as_str().to_string()).collect(),
+        architectures: c
+            .architectures()
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect(),
         description: c.description().map(str::to_string),
         tags: out.tags().cloned().unwrap_or_default(),
     }))
@@ -103,11 +114,36 @@ impl Resource for Function {
             };
         };
         let mut configuration = Vec::new();
-        diff(&mut configuration, "runtime", &cur.runtime.as_deref(), &Some(RUNTIME.as_str()));
-        diff(&mut configuration, "handler", &cur.handler.as_deref(), &Some(HANDLER));
-        diff(&mut configuration, "role", cur.role.as_str(), self.role_arn.as_str());
-        diff(&mut configuration, "memory", &cur.memory_mb, &Some(self.memory_mb));
-        diff(&mut configuration, "timeout", &cur.timeout_s, &Some(self.timeout_s));
+        diff(
+            &mut configuration,
+            "runtime",
+            &cur.runtime.as_deref(),
+            &Some(RUNTIME.as_str()),
+        );
+        diff(
+            &mut configuration,
+            "handler",
+            &cur.handler.as_deref(),
+            &Some(HANDLER),
+        );
+        diff(
+            &mut configuration,
+            "role",
+            cur.role.as_str(),
+            self.role_arn.as_str(),
+        );
+        diff(
+            &mut configuration,
+            "memory",
+            &cur.memory_mb,
+            &Some(self.memory_mb),
+        );
+        diff(
+            &mut configuration,
+            "timeout",
+            &cur.timeout_s,
+            &Some(self.timeout_s),
+        );
         diff(&mut configuration, "environment", &cur.env, &self.env);
         diff(
             &mut configuration,
@@ -140,7 +176,12 @@ impl Resource for Function {
         Change::updated(fields)
     }
 
-    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: FunctionPlan) -> Result<String> {
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        current: Self::Current,
+        plan: FunctionPlan,
+    ) -> Result<String> {
         let lambda = &ctx.aws.lambda;
         if plan.create {
             let arn = self.create(ctx).await?;
@@ -221,7 +262,11 @@ impl Function {
                 .memory_size(self.memory_mb)
                 .timeout(self.timeout_s)
                 .environment(self.environment())
-                .code(FunctionCode::builder().zip_file(Blob::new(self.zip.clone())).build())
+                .code(
+                    FunctionCode::builder()
+                        .zip_file(Blob::new(self.zip.clone()))
+                        .build(),
+                )
                 .set_tags(Some(ctx.tags.clone().into_iter().collect()))
                 .send()
                 .await;
@@ -229,7 +274,9 @@ impl Function {
                 Ok(out) => return Ok(out.function_arn().unwrap_or_default().to_string()),
                 Err(e)
                     if attempt < CREATE_ATTEMPTS
-                        && aws::describe("CreateFunction", &e).to_string().contains(ROLE_NOT_READY) =>
+                        && aws::describe("CreateFunction", &e)
+                            .to_string()
+                            .contains(ROLE_NOT_READY) =>
                 {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(10));
@@ -237,7 +284,10 @@ impl Function {
                 Err(e) => return Err(aws::describe("CreateFunction", &e)),
             }
         }
-        bail!("the role {} never became assumable by Lambda", self.role_arn)
+        bail!(
+            "the role {} never became assumable by Lambda",
+            self.role_arn
+        )
     }
 
     async fn wait_updated(&self, ctx: &Ctx<'_>) -> Result<()> {
@@ -247,7 +297,9 @@ impl Function {
             .function_name(&self.name)
             .wait(WAIT_LIMIT)
             .await
-            .map_err(|e| anyhow::anyhow!("waiting for the update of {} to finish: {e}", self.name))?;
+            .map_err(|e| {
+                anyhow::anyhow!("waiting for the update of {} to finish: {e}", self.name)
+            })?;
         Ok(())
     }
 }
@@ -257,7 +309,14 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
     if read_function(ctx, name).await?.is_none() {
         return Ok(Change::Absent);
     }
-    match ctx.aws.lambda.delete_function().function_name(name).send().await {
+    match ctx
+        .aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(Change::Deleted),
         Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
         Err(e) => Err(aws::describe("DeleteFunction", &e)),
@@ -297,22 +356,32 @@ mod tests {
         }
     }
 
-    // The configuration-only part of `plan`, which needs no AWS client.
-    fn plan_fields(f: &Function, cur: &FunctionState) -> (bool, Vec<String>) {
-        let mut configuration = Vec::new();
-        diff(&mut configuration, "memory", &cur.memory_mb, &Some(f.memory_mb));
-        diff(&mut configuration, "environment", &cur.env, &f.env);
-        (cur.code_sha256 != f.code_sha256, configuration)
-    }
-
     #[test]
-    fn only_the_changed_field_is_planned() {
+    fn only_what_differs_is_planned() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
         let f = desired();
         let mut cur = same_as(&f);
-        assert_eq!(plan_fields(&f, &cur), (false, vec![]));
+        cur.tags = ctx.tags.clone().into_iter().collect();
+        let plan = f.plan(&ctx, &Some(cur.clone()));
+        assert_eq!(plan, FunctionPlan::default());
+        assert_eq!(Function::change(&plan), Change::Unchanged);
+
         cur.memory_mb = Some(512);
-        assert_eq!(plan_fields(&f, &cur), (false, vec!["memory".to_string()]));
+        let plan = f.plan(&ctx, &Some(cur.clone()));
+        assert_eq!(plan.configuration, ["memory"]);
+        assert!(!plan.code);
+
         cur.code_sha256 = "other".into();
-        assert!(plan_fields(&f, &cur).0);
+        cur.env.insert("EXTRA".into(), "1".into());
+        let plan = f.plan(&ctx, &Some(cur.clone()));
+        assert!(plan.code);
+        assert_eq!(
+            Function::change(&plan),
+            Change::Updated(vec!["code".into(), "memory".into(), "environment".into()])
+        );
+
+        assert!(f.plan(&ctx, &None).create);
     }
 }

@@ -131,7 +131,9 @@ fn normalise(v: &Value) -> Value {
     match v {
         Value::Array(items) if items.len() == 1 => normalise(&items[0]),
         Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -250,7 +252,11 @@ impl Resource for Role {
         fields.extend(plan.attach.iter().map(|p| format!("attach {}", short(p))));
         fields.extend(plan.detach.iter().map(|p| format!("detach {}", short(p))));
         fields.extend(plan.put_inline.iter().map(|p| format!("policy {p}")));
-        fields.extend(plan.delete_inline.iter().map(|p| format!("remove policy {p}")));
+        fields.extend(
+            plan.delete_inline
+                .iter()
+                .map(|p| format!("remove policy {p}")),
+        );
         if !plan.tags.is_empty() {
             fields.push("tags".to_string());
         }
@@ -266,7 +272,10 @@ impl Resource for Role {
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(&trust)
-                .description(format!("Lambda role of the mcpctl stack {}", ctx.config.name))
+                .description(format!(
+                    "Lambda role of the mcpctl stack {}",
+                    ctx.config.name
+                ))
                 .set_tags(Some(iam_tags(&ctx.tags)?))
                 .send()
                 .await
@@ -393,7 +402,10 @@ mod tests {
     #[test]
     fn url_encoded_policies_parse() {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
-        assert_eq!(parse_policy(encoded), Some(json!({"Version": "2012-10-17"})));
+        assert_eq!(
+            parse_policy(encoded),
+            Some(json!({"Version": "2012-10-17"}))
+        );
         assert_eq!(parse_policy("{\"a\":1}"), Some(json!({"a": 1})));
     }
 

@@ -72,9 +72,24 @@ impl Resource for Integration {
             };
         };
         let mut update = Vec::new();
-        diff(&mut update, "type", &cur.kind.as_deref(), &Some(IntegrationType::AwsProxy.as_str()));
-        diff(&mut update, "uri", &cur.uri.as_deref(), &Some(self.function_arn.as_str()));
-        diff(&mut update, "payload version", &cur.payload_version.as_deref(), &Some(PAYLOAD_VERSION));
+        diff(
+            &mut update,
+            "type",
+            &cur.kind.as_deref(),
+            &Some(IntegrationType::AwsProxy.as_str()),
+        );
+        diff(
+            &mut update,
+            "uri",
+            &cur.uri.as_deref(),
+            &Some(self.function_arn.as_str()),
+        );
+        diff(
+            &mut update,
+            "payload version",
+            &cur.payload_version.as_deref(),
+            &Some(PAYLOAD_VERSION),
+        );
         diff(&mut update, "timeout", &cur.timeout_ms, &Some(TIMEOUT_MS));
         IntegrationPlan {
             create: false,
@@ -90,7 +105,12 @@ impl Resource for Integration {
         }
     }
 
-    async fn apply(&self, ctx: &Ctx<'_>, current: Self::Current, plan: IntegrationPlan) -> Result<String> {
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        current: Self::Current,
+        plan: IntegrationPlan,
+    ) -> Result<String> {
         let apigw = &ctx.aws.apigw;
         if plan.create {
             let out = apigw

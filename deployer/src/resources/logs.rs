@@ -70,7 +70,12 @@ impl Resource for LogGroup {
         }
     }
 
-    async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: LogGroupPlan) -> Result<()> {
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        _current: Self::Current,
+        plan: LogGroupPlan,
+    ) -> Result<()> {
         let logs = &ctx.aws.logs;
         if plan.create {
             let created = logs
@@ -102,7 +107,14 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
     if !exists(ctx, name).await? {
         return Ok(Change::Absent);
     }
-    match ctx.aws.logs.delete_log_group().log_group_name(name).send().await {
+    match ctx
+        .aws
+        .logs
+        .delete_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(Change::Deleted),
         Err(e) if aws::is_not_found(&e) => Ok(Change::Absent),
         Err(e) => Err(aws::describe("DeleteLogGroup", &e)),

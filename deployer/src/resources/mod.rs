@@ -33,7 +33,10 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub fn new(aws: &'a Aws, config: &'a Config) -> Self {
         let mut tags = config.tags.clone();
-        tags.insert(mcpctl_stack::names::STACK_TAG.to_string(), config.name.clone());
+        tags.insert(
+            mcpctl_stack::names::STACK_TAG.to_string(),
+            config.name.clone(),
+        );
         Self {
             aws,
             config,
@@ -126,7 +129,11 @@ mod tests {
         let desired = BTreeMap::from([("mcpctl:stack".to_string(), "new".to_string())]);
         let m = missing_tags(&current, &desired);
         assert_eq!(m, desired);
-        assert!(missing_tags(&HashMap::from([("mcpctl:stack".into(), "new".into())]), &desired).is_empty());
+        assert!(missing_tags(
+            &HashMap::from([("mcpctl:stack".into(), "new".into())]),
+            &desired
+        )
+        .is_empty());
     }
 
     #[test]

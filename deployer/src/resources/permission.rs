@@ -26,7 +26,12 @@ impl Permission {
     }
 
     /// Only this API's authorizer may invoke the authorizer.
-    pub fn authorizer(ctx: &Ctx<'_>, function_arn: &str, api_id: &str, authorizer_id: &str) -> Self {
+    pub fn authorizer(
+        ctx: &Ctx<'_>,
+        function_arn: &str,
+        api_id: &str,
+        authorizer_id: &str,
+    ) -> Self {
         Self {
             function_name: ctx.names.authorizer_function(),
             source_arn: format!(
@@ -121,7 +126,12 @@ impl Resource for Permission {
         }
     }
 
-    async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: PermissionPlan) -> Result<()> {
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        _current: Self::Current,
+        plan: PermissionPlan,
+    ) -> Result<()> {
         let lambda = &ctx.aws.lambda;
         if plan.remove {
             match lambda

@@ -30,7 +30,14 @@ pub struct SecretPlan {
 /// Reads the secret by name; `None` when it does not exist at all.
 pub async fn describe(ctx: &Ctx<'_>) -> Result<Option<SecretState>> {
     let name = ctx.names.secret();
-    match ctx.aws.secrets.describe_secret().secret_id(&name).send().await {
+    match ctx
+        .aws
+        .secrets
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+    {
         Ok(out) => Ok(Some(SecretState {
             arn: out.arn().unwrap_or_default().to_string(),
             scheduled_for_deletion: out.deleted_date().is_some(),
@@ -180,7 +187,13 @@ mod tests {
 
     #[test]
     fn change_names_what_differs() {
-        assert_eq!(Secret::change(&SecretPlan { create: true, ..Default::default() }), Change::Created);
+        assert_eq!(
+            Secret::change(&SecretPlan {
+                create: true,
+                ..Default::default()
+            }),
+            Change::Created
+        );
         assert_eq!(Secret::change(&SecretPlan::default()), Change::Unchanged);
         let p = SecretPlan {
             restore: true,

@@ -88,7 +88,12 @@ impl Resource for Stage {
         };
         let mut update = Vec::new();
         diff(&mut update, "auto-deploy", &cur.auto_deploy, &Some(true));
-        diff(&mut update, "throttling burst", &cur.burst, &Some(self.burst));
+        diff(
+            &mut update,
+            "throttling burst",
+            &cur.burst,
+            &Some(self.burst),
+        );
         diff(&mut update, "throttling rate", &cur.rate, &Some(self.rate));
         StagePlan {
             create: false,

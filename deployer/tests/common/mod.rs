@@ -23,11 +23,8 @@ pub const AUTHORIZER_STAND_IN: &str = "/bin/false";
 impl Project {
     pub fn new(deploy_toml: &str) -> Self {
         let moto = MotoServer::start();
-        let dir = std::env::temp_dir().join(format!(
-            "mcpctl-test-{}-{}",
-            std::process::id(),
-            moto.port
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("mcpctl-test-{}-{}", std::process::id(), moto.port));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("prebuilt")).unwrap();
         std::fs::copy(SERVER_STAND_IN, dir.join("prebuilt/mcpctl-server")).unwrap();
@@ -53,7 +50,12 @@ impl Project {
     pub fn mcpctl_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(mcpctl_binary());
         cmd.args(args).current_dir(&self.dir);
-        for var in ["AWS_PROFILE", "MCPCTL_FAIL_AFTER_STEP", "MCPCTL_PREBUILT_DIR", "MCPCTL_CONFIG"] {
+        for var in [
+            "AWS_PROFILE",
+            "MCPCTL_FAIL_AFTER_STEP",
+            "MCPCTL_PREBUILT_DIR",
+            "MCPCTL_CONFIG",
+        ] {
             cmd.env_remove(var);
         }
         cmd.envs(self.moto.env());
@@ -63,7 +65,13 @@ impl Project {
 
     /// `deploy --prebuilt DIR -o json`, asserting success; returns the summary.
     pub fn deploy_json(&self) -> serde_json::Value {
-        let out = self.mcpctl(&["deploy", "--prebuilt", self.prebuilt().to_str().unwrap(), "-o", "json"]);
+        let out = self.mcpctl(&[
+            "deploy",
+            "--prebuilt",
+            self.prebuilt().to_str().unwrap(),
+            "-o",
+            "json",
+        ]);
         assert_success(&out);
         serde_json::from_slice(&out.stdout).expect("deploy -o json prints one JSON document")
     }
