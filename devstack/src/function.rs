@@ -182,7 +182,28 @@ impl Function {
 
     /// Runs one invocation: a warm idle instance if there is one, else a new one (cold start),
     /// waiting for a free slot when `max_instances` are busy. Everything ends by `deadline`.
+    ///
+    /// The invocation runs as its own task: a client that hangs up does not cancel a Lambda
+    /// invocation, and the instance must go back to the pool when it finishes.
     pub async fn invoke(
+        self: &Arc<Self>,
+        payload: Bytes,
+        trace_id: String,
+        deadline: Instant,
+    ) -> Result<Invoked, InvokeFailure> {
+        let this = self.clone();
+        tokio::spawn(async move { this.invoke_here(payload, trace_id, deadline).await })
+            .await
+            .unwrap_or_else(|_| {
+                Err(InvokeFailure {
+                    error: InvokeError::Closed,
+                    instance: None,
+                    cold: false,
+                })
+            })
+    }
+
+    async fn invoke_here(
         &self,
         payload: Bytes,
         trace_id: String,

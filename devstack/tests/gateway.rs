@@ -277,3 +277,30 @@ async fn rotation_under_load_has_no_failures() {
     assert_eq!(post(&url, Some(&current), "").await.0, 200);
     s.stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_does_not_leak_the_instance() {
+    let bin = fixture_binary();
+    let s = start(config("name = \"fx\"\n"), bin.clone(), bin, "hangup").await;
+    let url = s.stack.url();
+    assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(&url)
+        .header("x-api-key", &s.key)
+        .header("x-fixture", "sleep:800")
+        .body("{}")
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client should have timed out");
+    // The invocation finishes anyway and its instance goes back to the pool.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
+    let stats = s.stack.stats();
+    assert_eq!(stats.server.cold_starts, 1, "{stats:?}");
+    assert_eq!(stats.server.live_instances, 1, "{stats:?}");
+    s.stack.shutdown().await;
+}

@@ -32,7 +32,9 @@ async fn get_secret_value_serves_both_stages_and_follows_rotation() {
         region: "eu-west-1".into(),
         account_id: "000000000000".into(),
     };
-    let standin = SecretsStandIn::start(state.clone(), identity.clone()).await.unwrap();
+    let standin = SecretsStandIn::start(state.clone(), identity.clone())
+        .await
+        .unwrap();
     let endpoint = standin.endpoint();
     const GET: &str = "secretsmanager.GetSecretValue";
 
@@ -60,17 +62,37 @@ async fn get_secret_value_serves_both_stages_and_follows_rotation() {
 
     // Rotation on disk is visible on the next call, with no restart.
     let rotated = state.rotate().unwrap();
-    let (_, _, v) = get(&endpoint, GET, json!({"SecretId": "app/api-key", "VersionStage": "AWSCURRENT"})).await;
+    let (_, _, v) = get(
+        &endpoint,
+        GET,
+        json!({"SecretId": "app/api-key", "VersionStage": "AWSCURRENT"}),
+    )
+    .await;
     assert_eq!(v["SecretString"], rotated.current.as_str());
-    let (status, _, v) = get(&endpoint, GET, json!({"SecretId": "app/api-key", "VersionStage": "AWSPREVIOUS"})).await;
+    let (status, _, v) = get(
+        &endpoint,
+        GET,
+        json!({"SecretId": "app/api-key", "VersionStage": "AWSPREVIOUS"}),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(v["SecretString"], first.current.as_str());
-    assert_eq!(v["VersionId"], current_version.as_str(), "a key keeps its version id");
+    assert_eq!(
+        v["VersionId"],
+        current_version.as_str(),
+        "a key keeps its version id"
+    );
     assert_eq!(v["VersionStages"], json!(["AWSPREVIOUS"]));
 
     let (status, kind, _) = get(&endpoint, GET, json!({"SecretId": "other"})).await;
-    assert_eq!((status, kind.as_deref()), (400, Some("ResourceNotFoundException")));
+    assert_eq!(
+        (status, kind.as_deref()),
+        (400, Some("ResourceNotFoundException"))
+    );
     let (status, kind, _) = get(&endpoint, "secretsmanager.PutSecretValue", json!({})).await;
-    assert_eq!((status, kind.as_deref()), (400, Some("UnknownOperationException")));
+    assert_eq!(
+        (status, kind.as_deref()),
+        (400, Some("UnknownOperationException"))
+    );
     let _ = std::fs::remove_dir_all(state.dir());
 }

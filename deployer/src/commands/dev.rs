@@ -183,7 +183,9 @@ fn target_dir(root: &Path) -> PathBuf {
 /// `cargo build --release` of both functions for this machine (dev runs them natively; the
 /// glibc-2.34 zigbuild is only needed for Lambda). Cargo's progress goes to the terminal.
 async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
-    eprintln!("[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} (release)");
+    eprintln!(
+        "[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} (release; the first build takes a few minutes, --no-build skips it)"
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = tokio::process::Command::new(cargo)
         .args([
