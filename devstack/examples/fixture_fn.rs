@@ -5,6 +5,7 @@
 //! authorizer that reads both key versions from the Secrets Manager endpoint on every call.
 //! Otherwise it is an integration whose behaviour the request's `x-fixture` header selects:
 //! `sleep:MS`, `crash`, `bare`, `big`, `error`, `garbage`; anything else echoes the event.
+//! FIXTURE_INIT=exit|hang makes init fail or never finish.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -83,6 +84,12 @@ async fn integration(event: LambdaEvent<Value>) -> Result<Value, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // Misbehaving during init, before the runtime loop starts.
+    match std::env::var("FIXTURE_INIT").as_deref() {
+        Ok("exit") => std::process::exit(7),
+        Ok("hang") => std::thread::sleep(std::time::Duration::from_secs(3600)),
+        _ => {}
+    }
     let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     if name.ends_with("-authorizer") {
         lambda_runtime::run(service_fn(authorizer)).await

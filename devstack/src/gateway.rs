@@ -30,6 +30,7 @@ pub struct Gateway {
     pub server: Arc<Function>,
     pub authorizer: Arc<Function>,
     pub cache_ttl: Duration,
+    pub integration_limit: Duration,
     pub local_port: u16,
     cache: Mutex<HashMap<String, (Instant, event::AuthDecision)>>,
     log: Log,
@@ -99,6 +100,7 @@ impl Gateway {
         server: Arc<Function>,
         authorizer: Arc<Function>,
         cache_ttl: Duration,
+        integration_limit: Duration,
         local_port: u16,
         log: Log,
     ) -> Self {
@@ -107,6 +109,7 @@ impl Gateway {
             server,
             authorizer,
             cache_ttl,
+            integration_limit,
             local_port,
             cache: Mutex::new(HashMap::new()),
             log,
@@ -189,7 +192,7 @@ impl Gateway {
             trace_id: ids::trace_id(now_ms),
             time_epoch_ms: now_ms,
         };
-        let deadline = started + INTEGRATION_LIMIT;
+        let deadline = started + self.integration_limit;
 
         let (auth, context) = match self.authorize(&req, &route_key, deadline).await {
             Ok(a) => a,

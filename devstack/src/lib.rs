@@ -55,6 +55,9 @@ pub struct DevOptions {
     pub state: LocalState,
     pub bind: SocketAddr,
     pub max_instances: usize,
+    /// API Gateway's integration limit; [`INTEGRATION_LIMIT`] except in tests that cannot
+    /// wait 30 s.
+    pub integration_limit: Duration,
     pub log: Log,
 }
 
@@ -179,6 +182,7 @@ impl DevStack {
             server,
             authorizer,
             Duration::from_secs(config.authorizer.cache_ttl_s.into()),
+            options.integration_limit,
             addr.port(),
             options.log.clone(),
         ));

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixture_binary, pid_alive, start};
+use common::{fixture_binary, pid_alive, start, start_with};
 use mcpctl_stack::Config;
 use serde_json::Value;
 
@@ -302,5 +302,56 @@ async fn a_client_that_hangs_up_does_not_leak_the_instance() {
     let stats = s.stack.stats();
     assert_eq!(stats.server.cold_starts, 1, "{stats:?}");
     assert_eq!(stats.server.live_instances, 1, "{stats:?}");
+    s.stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integration_limit_answers_504() {
+    let bin = fixture_binary();
+    // A 1.5 s stand-in for the 30 s limit, below the function's own 5 s timeout.
+    let s = start_with(
+        config("name = \"fx\"\n[server]\ntimeout_s = 5\n"),
+        bin.clone(),
+        bin,
+        "limit",
+        Duration::from_millis(1500),
+    )
+    .await;
+    let url = s.stack.url();
+    assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
+    let (status, _, body) = post(&url, Some(&s.key), "sleep:3000").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (504, r#"{"message":"Gateway Timeout"}"#)
+    );
+    assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
+    s.stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_init_is_a_502_and_is_retried_next_time() {
+    let bin = fixture_binary();
+    let s = start(
+        config("name = \"fx\"\n[server.env]\nFIXTURE_INIT = \"exit\"\n"),
+        bin.clone(),
+        bin,
+        "init",
+    )
+    .await;
+    let url = s.stack.url();
+    for _ in 0..2 {
+        let (status, _, body) = post(&url, Some(&s.key), "").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (502, r#"{"message":"Internal Server Error"}"#)
+        );
+    }
+    assert!(s
+        .lines
+        .any(|l| l.contains("process exited during init (exit status 7)")));
+    // Each request tried a fresh instance; none is left running.
+    let stats = s.stack.stats();
+    assert_eq!(stats.server.cold_starts, 2, "{stats:?}");
+    assert_eq!(stats.server.live_instances, 0, "{stats:?}");
     s.stack.shutdown().await;
 }

@@ -69,6 +69,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         state: state.clone(),
         bind,
         max_instances: args.max_instances.into(),
+        integration_limit: mcpctl_devstack::INTEGRATION_LIMIT,
         log: Log::stderr(),
     })
     .await

@@ -75,6 +75,23 @@ pub struct Started {
 }
 
 pub async fn start(config: Config, server: PathBuf, authorizer: PathBuf, tag: &str) -> Started {
+    start_with(
+        config,
+        server,
+        authorizer,
+        tag,
+        mcpctl_devstack::INTEGRATION_LIMIT,
+    )
+    .await
+}
+
+pub async fn start_with(
+    config: Config,
+    server: PathBuf,
+    authorizer: PathBuf,
+    tag: &str,
+    integration_limit: std::time::Duration,
+) -> Started {
     let state = scratch_state(tag);
     let key = state.keys_or_create().unwrap().current;
     let lines = Lines::default();
@@ -85,6 +102,7 @@ pub async fn start(config: Config, server: PathBuf, authorizer: PathBuf, tag: &s
         state: state.clone(),
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         max_instances: 10,
+        integration_limit,
         log: lines.log(),
     })
     .await
