@@ -140,12 +140,20 @@ fn body_v2(req: &GatewayRequest) -> Option<(String, bool)> {
     }
 }
 
+/// `example.com:8080` → `example.com`, `[::1]:8080` → `[::1]`.
+fn host_without_port(host: &str) -> String {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => host[..i].to_string(),
+        _ => host.to_string(),
+    }
+}
+
 fn request_context(req: &GatewayRequest, api: &ApiIdentity, route_key: &str) -> Map<String, Value> {
     let domain_name = req
         .headers
         .get("host")
         .and_then(|h| h.to_str().ok())
-        .map(|h| h.split(':').next().unwrap_or(h).to_string())
+        .map(host_without_port)
         .unwrap_or_else(|| "127.0.0.1".to_string());
     let domain_prefix = domain_name
         .split('.')
@@ -479,6 +487,14 @@ mod tests {
         assert_eq!(rc["authorizer"]["lambda"], ctx);
         assert_eq!(e["body"], "{\"a\":1}");
         assert_eq!(e["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn host_port_is_stripped_for_domain_name() {
+        assert_eq!(host_without_port("a.b:80"), "a.b");
+        assert_eq!(host_without_port("[::1]:8080"), "[::1]");
+        assert_eq!(host_without_port("[::1]"), "[::1]");
+        assert_eq!(host_without_port("localhost"), "localhost");
     }
 
     #[test]

@@ -140,8 +140,7 @@ async fn binaries(cli: &Cli, args: &Args) -> Result<(PathBuf, PathBuf)> {
         "cannot find the mcpctl workspace to build the functions: run from the workspace or pass --server-bin and --authorizer-bin",
     )?;
     if args.no_build {
-        let release = target_dir(&root).join("release");
-        let pair = (release.join(SERVER_BIN), release.join(AUTHORIZER_BIN));
+        let pair = release_binaries(&target_dir(&root).await?);
         for path in [&pair.0, &pair.1] {
             if !path.is_file() {
                 bail!(
@@ -175,10 +174,31 @@ fn workspace_root(config: &Path) -> Option<PathBuf> {
         })
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
+/// The workspace's target directory as cargo resolves it (CARGO_TARGET_DIR, .cargo/config).
+async fn target_dir(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = tokio::process::Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("cannot run cargo: is the Rust toolchain installed?")?;
+    if !out.status.success() {
+        bail!("`cargo metadata` failed in {}", root.display());
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    metadata["target_directory"]
+        .as_str()
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
+        .context("cargo metadata names no target directory")
+}
+
+fn release_binaries(target: &Path) -> (PathBuf, PathBuf) {
+    let release = target.join("release");
+    (release.join(SERVER_BIN), release.join(AUTHORIZER_BIN))
 }
 
 /// `cargo build --release` of both functions for this machine (dev runs them natively; the
@@ -188,40 +208,17 @@ async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
         "[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} (release; the first build takes a few minutes, --no-build skips it)"
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = tokio::process::Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            SERVER_BIN,
-            "-p",
-            AUTHORIZER_BIN,
-            "--message-format=json-render-diagnostics",
-        ])
+    let status = tokio::process::Command::new(cargo)
+        .args(["build", "--release", "-p", SERVER_BIN, "-p", AUTHORIZER_BIN])
         .current_dir(root)
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
+        .status()
         .await
         .context("cannot run cargo: is the Rust toolchain installed?")?;
-    if !out.status.success() {
+    if !status.success() {
         bail!("cargo build failed (see the compiler output above)");
     }
-    let messages = String::from_utf8_lossy(&out.stdout);
-    Ok((
-        executable(&messages, SERVER_BIN)?,
-        executable(&messages, AUTHORIZER_BIN)?,
-    ))
-}
-
-/// The path cargo reports for binary `name`, wherever the target dir is.
-fn executable(messages: &str, name: &str) -> Result<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .with_context(|| format!("cargo built no {name} binary"))
+    Ok(release_binaries(&target_dir(root).await?))
 }
 
 fn print_banner(config: &Config, target: &Target<'_>, state: &LocalState, bind: SocketAddr) {
