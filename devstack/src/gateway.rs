@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::body::{read_limited, BodyError};
+use crate::cors::Cors;
 use crate::event::{self, ApiIdentity, GatewayRequest};
 use crate::function::{Function, InvokeError, InvokeFailure};
 use crate::{clock, ids, Log};
@@ -25,13 +26,21 @@ pub const INTEGRATION_LIMIT: Duration = Duration::from_secs(30);
 /// The authorizer's identity source: `$request.header.x-api-key`.
 pub const IDENTITY_HEADER: &str = "x-api-key";
 
-pub struct Gateway {
+/// How the gateway behaves: what deploy configures on the HTTP API.
+pub struct GatewaySettings {
     pub api: ApiIdentity,
+    /// The authorizer result cache TTL (zero: off).
+    pub cache_ttl: Duration,
+    pub cors: Option<Cors>,
+    pub integration_limit: Duration,
+    /// For `x-forwarded-port`.
+    pub local_port: u16,
+}
+
+pub struct Gateway {
+    settings: GatewaySettings,
     pub server: Arc<Function>,
     pub authorizer: Arc<Function>,
-    pub cache_ttl: Duration,
-    pub integration_limit: Duration,
-    pub local_port: u16,
     cache: Mutex<HashMap<String, (Instant, event::AuthDecision)>>,
     log: Log,
 }
@@ -96,21 +105,15 @@ struct Outcome {
 
 impl Gateway {
     pub fn new(
-        api: ApiIdentity,
+        settings: GatewaySettings,
         server: Arc<Function>,
         authorizer: Arc<Function>,
-        cache_ttl: Duration,
-        integration_limit: Duration,
-        local_port: u16,
         log: Log,
     ) -> Self {
         Self {
-            api,
+            settings,
             server,
             authorizer,
-            cache_ttl,
-            integration_limit,
-            local_port,
             cache: Mutex::new(HashMap::new()),
             log,
         }
@@ -119,8 +122,18 @@ impl Gateway {
     async fn handle(&self, source: SocketAddr, request: Request) -> Response {
         let started = Instant::now();
         let request_id = ids::api_request_id();
+        let origin_headers = self
+            .settings
+            .cors
+            .as_ref()
+            .map(|_| request.headers().clone());
         let outcome = self.route(source, request, &request_id, started).await;
         let mut response = outcome.response;
+        if let (Some(cors), Some(headers)) = (&self.settings.cors, &origin_headers) {
+            if !outcome.route.ends_with("(CORS preflight)") {
+                cors.decorate(headers, &mut response);
+            }
+        }
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("apigw-requestid", v);
         }
@@ -147,6 +160,16 @@ impl Gateway {
     ) -> Outcome {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_string();
+        if let Some(cors) = &self.settings.cors {
+            if let Some(response) = cors.preflight(&parts.method, &parts.headers) {
+                return Outcome {
+                    response,
+                    route: format!("{} {path} (CORS preflight)", parts.method),
+                    auth: Auth::None,
+                    integration: None,
+                };
+            }
+        }
         let Some(route) = mcpctl_stack::routes::find(parts.method.as_str(), &path) else {
             return Outcome {
                 response: gateway_error(StatusCode::NOT_FOUND, "Not Found"),
@@ -187,19 +210,20 @@ impl Gateway {
             headers: parts.headers,
             body,
             source_ip: source.ip().to_string(),
-            local_port: self.local_port,
+            local_port: self.settings.local_port,
             request_id: request_id.to_string(),
             trace_id: ids::trace_id(now_ms),
             time_epoch_ms: now_ms,
         };
-        let deadline = started + self.integration_limit;
+        let deadline = started + self.settings.integration_limit;
 
         let (auth, context) = match self.authorize(&req, &route_key, deadline).await {
             Ok(a) => a,
             Err(r) => return done(gateway_error(r.status, r.message), r.auth, None),
         };
 
-        let event = event::integration_event(&req, &self.api, &route_key, context.as_ref());
+        let event =
+            event::integration_event(&req, &self.settings.api, &route_key, context.as_ref());
         let payload = bytes::Bytes::from(event.to_string());
         match self
             .server
@@ -314,16 +338,20 @@ impl Gateway {
                 })
             }
         };
-        if !self.cache_ttl.is_zero() {
+        if !self.settings.cache_ttl.is_zero() {
             let cache = lock(&self.cache);
             if let Some((at, decision)) = cache.get(&identity) {
-                if at.elapsed() < self.cache_ttl {
+                if at.elapsed() < self.settings.cache_ttl {
                     return verdict(decision, true);
                 }
             }
         }
-        let event =
-            event::authorizer_event(req, &self.api, route_key, std::slice::from_ref(&identity));
+        let event = event::authorizer_event(
+            req,
+            &self.settings.api,
+            route_key,
+            std::slice::from_ref(&identity),
+        );
         let timeout = self.authorizer.spec().timeout;
         let auth_deadline = deadline.min(Instant::now() + timeout);
         let invoked = self
@@ -349,10 +377,10 @@ impl Gateway {
                 });
             }
         };
-        if !self.cache_ttl.is_zero() {
+        if !self.settings.cache_ttl.is_zero() {
             let mut cache = lock(&self.cache);
             // Expired entries go when the cache is touched, so it cannot grow without bound.
-            let ttl = self.cache_ttl;
+            let ttl = self.settings.cache_ttl;
             cache.retain(|_, (at, _)| at.elapsed() < ttl);
             cache.insert(identity, (Instant::now(), decision.clone()));
         }

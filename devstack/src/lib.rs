@@ -4,6 +4,7 @@
 mod body;
 pub mod client_config;
 mod clock;
+pub mod cors;
 pub mod event;
 pub mod function;
 mod gateway;
@@ -113,9 +114,12 @@ impl DevStack {
             source,
         })?;
 
-        let mut server_env = config.server.env.clone();
+        // What deploy sets: RUST_LOG=info under deploy.toml's [server.env], and the secret's
+        // ARN for the authorizer.
+        let mut server_env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
+        server_env.extend(config.server.env.clone());
         let mut authorizer_env = BTreeMap::new();
-        authorizer_env.insert("API_KEY_SECRET_ID".to_string(), secret.name.clone());
+        authorizer_env.insert("API_KEY_SECRET_ID".to_string(), secret.arn());
         authorizer_env.insert(
             "SECRET_CACHE_TTL_S".to_string(),
             config.authorizer.secret_cache_ttl_s.to_string(),
@@ -137,10 +141,10 @@ impl DevStack {
             ] {
                 env.insert(k.to_string(), v.to_string());
             }
-            // Developer conveniences, not set by Lambda, unless deploy.toml sets them itself.
+            // Set in the shell running `mcpctl dev`, these win: a local debugging choice.
             for k in ["RUST_LOG", "RUST_BACKTRACE"] {
                 if let Ok(v) = std::env::var(k) {
-                    env.entry(k.to_string()).or_insert(v);
+                    env.insert(k.to_string(), v);
                 }
             }
         }
@@ -173,20 +177,22 @@ impl DevStack {
             options.log.clone(),
         ));
         let gateway = Arc::new(gateway::Gateway::new(
-            event::ApiIdentity {
-                account_id: LOCAL_ACCOUNT_ID.into(),
-                api_id: LOCAL_API_ID.into(),
-                region: config.region.clone(),
-                stage: "$default".into(),
+            gateway::GatewaySettings {
+                api: event::ApiIdentity {
+                    account_id: LOCAL_ACCOUNT_ID.into(),
+                    api_id: LOCAL_API_ID.into(),
+                    region: config.region.clone(),
+                    stage: "$default".into(),
+                },
+                cache_ttl: Duration::from_secs(config.authorizer.cache_ttl_s.into()),
+                cors: config.api.cors.as_ref().map(cors::Cors::from_config),
+                integration_limit: options.integration_limit,
+                local_port: addr.port(),
             },
             server,
             authorizer,
-            Duration::from_secs(config.authorizer.cache_ttl_s.into()),
-            options.integration_limit,
-            addr.port(),
             options.log.clone(),
         ));
-
         let app = axum::Router::new()
             .fallback(gateway::serve)
             .layer(axum::extract::DefaultBodyLimit::disable())

@@ -355,3 +355,69 @@ async fn a_failed_init_is_a_502_and_is_retried_next_time() {
     assert_eq!(stats.server.live_instances, 0, "{stats:?}");
     s.stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_is_answered_by_the_gateway() {
+    let bin = fixture_binary();
+    let s = start(
+        config(
+            "name = \"fx\"\n[api.cors]\nallow_origins = [\"https://app.example.com\"]\nallow_headers = [\"content-type\", \"x-api-key\"]\nmax_age_s = 300\n",
+        ),
+        bin.clone(),
+        bin,
+        "cors",
+    )
+    .await;
+    let url = s.stack.url();
+    let r = client()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-api-key,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(
+        r.headers()["access-control-allow-methods"],
+        "POST,GET,DELETE,OPTIONS"
+    );
+    assert_eq!(
+        r.headers()["access-control-allow-headers"],
+        "content-type,x-api-key"
+    );
+    assert_eq!(r.headers()["access-control-max-age"], "300");
+    let stats = s.stack.stats();
+    assert_eq!(
+        (stats.authorizer.invocations, stats.server.invocations),
+        (0, 0)
+    );
+
+    let r = client()
+        .post(&url)
+        .header("origin", "https://app.example.com")
+        .header("x-api-key", &s.key)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let r = client()
+        .post(&url)
+        .header("origin", "https://elsewhere.example")
+        .header("x-api-key", &s.key)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    s.stack.shutdown().await;
+}
