@@ -36,10 +36,11 @@ pub const DEFAULT_MAX_INSTANCES: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
-    #[error("cannot listen on {addr}: {source} (pick another with --port)")]
+    // Not a `source`: the CLI prints the root cause, and the hint must survive.
+    #[error("cannot listen on {addr}: {error} (pick another with --port)")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot start the local Secrets Manager: {0}")]
     Secrets(std::io::Error),
@@ -105,13 +106,13 @@ impl DevStack {
 
         let listener = tokio::net::TcpListener::bind(options.bind)
             .await
-            .map_err(|source| DevError::Bind {
+            .map_err(|error| DevError::Bind {
                 addr: options.bind,
-                source,
+                error,
             })?;
-        let addr = listener.local_addr().map_err(|source| DevError::Bind {
+        let addr = listener.local_addr().map_err(|error| DevError::Bind {
             addr: options.bind,
-            source,
+            error,
         })?;
 
         // What deploy sets: RUST_LOG=info under deploy.toml's [server.env], and the secret's

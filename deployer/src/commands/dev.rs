@@ -58,7 +58,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         }
         None => state.keys_or_create(),
     }
-    .context("cannot prepare the local API key")?;
+    // The state error already names the file and what to do; keep it as the one line.
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let (server_bin, authorizer_bin) = binaries(cli, args).await?;
     let bind = SocketAddr::new(args.bind, args.port);
@@ -73,11 +74,11 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         log: Log::stderr(),
     })
     .await
-    .context("cannot start the local stack")?;
+    .map_err(|e| anyhow::anyhow!("cannot start the local stack: {e}"))?;
     let url = stack.url();
     state
         .set_endpoint(&url)
-        .context("cannot record the local endpoint")?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // Cleared however this function ends, so `invoke --local` never finds a dead endpoint.
     let _endpoint = EndpointGuard(&state);
 
