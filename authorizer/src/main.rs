@@ -81,7 +81,14 @@ fn init_logging() {
         .or_else(|_| {
             std::env::var("AWS_LAMBDA_LOG_LEVEL")
                 .map_err(|_| ())
-                .and_then(|level| EnvFilter::try_new(level.to_ascii_lowercase()).map_err(|_| ()))
+                .and_then(|level| {
+                    // Lambda's levels are upper-case and include FATAL, which tracing calls error.
+                    let level = match level.to_ascii_lowercase().as_str() {
+                        "fatal" => "error".to_string(),
+                        other => other.to_string(),
+                    };
+                    EnvFilter::try_new(level).map_err(|_| ())
+                })
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
