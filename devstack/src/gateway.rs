@@ -101,6 +101,8 @@ struct Outcome {
     auth: Auth,
     /// `cold server#1` / `warm server#2`, when the integration ran.
     integration: Option<String>,
+    /// Answered by the gateway's CORS handling, which sets its own headers.
+    preflight: bool,
 }
 
 impl Gateway {
@@ -130,7 +132,7 @@ impl Gateway {
         let outcome = self.route(source, request, &request_id, started).await;
         let mut response = outcome.response;
         if let (Some(cors), Some(headers)) = (&self.settings.cors, &origin_headers) {
-            if !outcome.route.ends_with("(CORS preflight)") {
+            if !outcome.preflight {
                 cors.decorate(headers, &mut response);
             }
         }
@@ -167,6 +169,7 @@ impl Gateway {
                     route: format!("{} {path} (CORS preflight)", parts.method),
                     auth: Auth::None,
                     integration: None,
+                    preflight: true,
                 };
             }
         }
@@ -176,6 +179,7 @@ impl Gateway {
                 route: format!("{} {path}", parts.method),
                 auth: Auth::None,
                 integration: None,
+                preflight: false,
             };
         };
         let route_key = route.key();
@@ -184,6 +188,7 @@ impl Gateway {
             route: route_key.clone(),
             auth,
             integration,
+            preflight: false,
         };
         let body = match read_limited(body, MAX_REQUEST_BYTES).await {
             Ok(b) => b,
