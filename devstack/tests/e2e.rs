@@ -105,13 +105,28 @@ async fn rmcp_client_uses_every_tool_through_the_real_binaries() {
     // One key: the authorizer ran once, everything after came from the gateway cache.
     assert_eq!(stats.authorizer.invocations, 1, "{stats:?}");
 
+    // The same client without the right key cannot even initialize.
+    let mut headers = HashMap::new();
+    headers.insert(
+        http::HeaderName::from_static("x-api-key"),
+        http::HeaderValue::from_static("not-the-key"),
+    );
+    let refused = ClientConfig::default()
+        .serve(StreamableHttpClientTransport::with_client(
+            reqwest::Client::new(),
+            StreamableHttpClientTransportConfig::with_uri(url.clone()).custom_headers(headers),
+        ))
+        .await;
+    assert!(refused.is_err(), "a wrong key must not initialize");
+    assert_eq!(s.stack.stats().authorizer.invocations, 2);
+
     assert_eq!(raw_post(&url, None).await, 401);
-    assert_eq!(s.stack.stats().authorizer.invocations, 1);
+    assert_eq!(s.stack.stats().authorizer.invocations, 2);
     assert_eq!(raw_post(&url, Some("wrong-key")).await, 403);
     assert_eq!(raw_post(&url, Some("wrong-key")).await, 403);
     assert_eq!(
         s.stack.stats().authorizer.invocations,
-        2,
+        3,
         "a denied key must be answered from the cache within the TTL"
     );
     s.stack.shutdown().await;
