@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use mcpctl_authorizer::{authorize, AuthorizerEvent, Config, KeyStore, SecretsManagerSource};
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
 
 /// What `lambda_runtime` reads at start-up and panics without; checked first so that running the
 /// binary outside Lambda ends with one line instead of a panic.
@@ -75,26 +75,30 @@ fn check_lambda_environment() -> Result<(), String> {
 }
 
 /// Plain text lines for CloudWatch: no colours, no timestamps (Lambda adds its own). The level
-/// comes from RUST_LOG, else Lambda's AWS_LAMBDA_LOG_LEVEL, else info.
+/// is RUST_LOG, else Lambda's AWS_LAMBDA_LOG_LEVEL, else info; a plain level name only, since the
+/// directive parser would pull a regex engine into the binary for no use here.
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .map_err(|_| ())
-                .and_then(|level| {
-                    // Lambda's levels are upper-case and include FATAL, which tracing calls error.
-                    let level = match level.to_ascii_lowercase().as_str() {
-                        "fatal" => "error".to_string(),
-                        other => other.to_string(),
-                    };
-                    EnvFilter::try_new(level).map_err(|_| ())
-                })
-        })
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let level = ["RUST_LOG", "AWS_LAMBDA_LOG_LEVEL"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find_map(|value| parse_level(&value))
+        .unwrap_or(Level::INFO);
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_ansi(false)
         .without_time()
         .with_target(false)
         .init();
+}
+
+fn parse_level(value: &str) -> Option<Level> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "trace" => Some(Level::TRACE),
+        "debug" => Some(Level::DEBUG),
+        "info" => Some(Level::INFO),
+        "warn" | "warning" => Some(Level::WARN),
+        // Lambda's levels include FATAL, which tracing calls error.
+        "error" | "fatal" => Some(Level::ERROR),
+        _ => None,
+    }
 }

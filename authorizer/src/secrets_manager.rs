@@ -4,9 +4,12 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_secretsmanager::config::SharedHttpClient;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::Client;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::Builder as HttpClientBuilder;
 
 use crate::keys::{key_from_secret_binary, key_from_secret_string, KeyStage, SecretKeys};
 use crate::store::{FetchError, SecretSource};
@@ -39,6 +42,7 @@ impl SecretsManagerSource {
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .timeout_config(timeouts)
             .load()
             .await;
@@ -79,6 +83,14 @@ impl SecretsManagerSource {
         key.map(Some)
             .map_err(|source| FetchError::Format { stage, source })
     }
+}
+
+/// The HTTPS client every SDK client of this crate uses (rustls on ring, see Cargo.toml). Tests
+/// that build their own SDK config need it too, since no default client is compiled in.
+pub fn http_client() -> SharedHttpClient {
+    HttpClientBuilder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 fn describe(err: &SdkError<GetSecretValueError>) -> String {

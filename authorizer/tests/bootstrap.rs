@@ -220,6 +220,7 @@ fn create_rotated_secret(moto: &MotoServer, name: &str) {
     runtime.block_on(async {
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .http_client(mcpctl_authorizer::secrets_manager::http_client())
             .endpoint_url(moto.endpoint())
             .region(aws_sdk_secretsmanager::config::Region::new(
                 mcpctl_testkit::REGION,

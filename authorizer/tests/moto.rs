@@ -15,6 +15,7 @@ const K3: &str = "33333333333333333333333333333333333333333333333333333333333333
 fn client(moto: &MotoServer) -> Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(mcpctl_authorizer::secrets_manager::http_client())
         .endpoint_url(moto.endpoint())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
