@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::config::SharedHttpClient;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
@@ -97,14 +97,29 @@ fn describe(err: &SdkError<GetSecretValueError>) -> String {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code =
-                aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(e).unwrap_or("unknown");
-            let message =
-                aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(e).unwrap_or("");
-            format!("{code}: {message}")
+            format!(
+                "{}: {}",
+                e.code().unwrap_or("unknown error"),
+                e.message().unwrap_or("no message")
+            )
         }
-        other => DisplayErrorContext(other).to_string(),
+        other => error_chain(other),
     }
+}
+
+/// Every cause on one line, without the Debug dump `DisplayErrorContext` appends.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl SecretSource for SecretsManagerSource {
