@@ -63,14 +63,27 @@ pub async fn zigbuild(dir: &Path) -> Result<Binaries> {
         if stderr.contains("no such command") {
             bail!("cargo-zigbuild is not installed: run `cargo install cargo-zigbuild` and `pip install ziglang`");
         }
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!("cargo zigbuild failed:\n{}", tail.join("\n"));
+        bail!("cargo zigbuild failed:\n{}", first_error(&stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let server = executable(&stdout, SERVER_BIN)?;
     let authorizer = executable(&stdout, AUTHORIZER_BIN)?;
     checked(server, authorizer)
+}
+
+/// The compiler's first error and what follows it (at most 20 lines): the part worth reading.
+fn first_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("error"))
+        .unwrap_or(lines.len().saturating_sub(20));
+    lines[start..]
+        .iter()
+        .take(20)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The path cargo reports for binary `name` (wherever the target dir is).
@@ -115,6 +128,14 @@ mod tests {
             PathBuf::from("/t/release/mcpctl-server")
         );
         assert!(executable(messages, AUTHORIZER_BIN).is_err());
+    }
+
+    #[test]
+    fn build_failure_shows_the_first_error() {
+        let stderr = "   Compiling a\nwarning: x\nerror[E0432]: unresolved import `y`\n  --> a.rs:1:5\nerror: could not compile";
+        let shown = first_error(stderr);
+        assert!(shown.starts_with("error[E0432]"), "{shown}");
+        assert!(shown.ends_with("could not compile"), "{shown}");
     }
 
     #[test]

@@ -431,3 +431,42 @@ fn text_output_shows_the_endpoint_and_the_key_only_with_show_key() {
         assert!(!stdout(out).contains(&key) && !stderr(out).contains(&key));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_is_set_changed_and_removed_on_the_api_only() {
+    let with_cors = |origin: &str| {
+        format!(
+            "name = \"cors\"\n[api.cors]\nallow_origins = [\"{origin}\"]\nallow_headers = [\"Content-Type\", \"x-api-key\"]\nmax_age_s = 600\n"
+        )
+    };
+    let p = Project::new(&with_cors("https://a.example"));
+    p.deploy_json();
+    let apigw = aws_sdk_apigatewayv2::Client::new(&p.sdk().await);
+    let cors = || async {
+        let apis = apigw.get_apis().send().await.unwrap();
+        apis.items()[0].cors_configuration().cloned()
+    };
+    let c = cors().await.expect("CORS is configured");
+    assert_eq!(c.allow_origins(), ["https://a.example"]);
+    assert_eq!(c.max_age(), Some(600));
+    let mut methods = c.allow_methods().to_vec();
+    methods.sort();
+    assert_eq!(methods, ["DELETE", "GET", "OPTIONS", "POST"]);
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+
+    p.write_config(&with_cors("https://b.example"));
+    let s = p.deploy_json();
+    assert_eq!(
+        changed_steps(&s),
+        [(
+            "http api cors-api".to_string(),
+            serde_json::json!({"updated": ["cors"]})
+        )]
+    );
+    assert_eq!(cors().await.unwrap().allow_origins(), ["https://b.example"]);
+
+    p.write_config("name = \"cors\"\n");
+    let s = p.deploy_json();
+    assert_eq!(s["mutating_calls"], 1, "{s}");
+    assert!(cors().await.is_none());
+}

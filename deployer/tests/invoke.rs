@@ -52,7 +52,11 @@ fn invoke_initialize_list_and_call_against_a_running_server() {
 
     let out = p.mcpctl(&["invoke", "--url", url, "initialize"]);
     assert_success(&out);
-    assert!(stdout(&out).contains("server:   mcpctl-server"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("server:   mcpctl-server"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains("tools"), "{}", stdout(&out));
 
     let out = p.mcpctl(&["invoke", "--url", url, "tools/list"]);
@@ -76,19 +80,43 @@ fn invoke_initialize_list_and_call_against_a_running_server() {
     let out = p.mcpctl(&["invoke", "--url", url, "tools/call", "calculate", args]);
     assert_success(&out);
     assert!(stdout(&out).contains("42"), "{}", stdout(&out));
-    let out = p.mcpctl(&["invoke", "--url", url, "-o", "json", "tools/call", "calculate", args]);
+    let out = p.mcpctl(&[
+        "invoke",
+        "--url",
+        url,
+        "-o",
+        "json",
+        "tools/call",
+        "calculate",
+        args,
+    ]);
     assert_success(&out);
     let called: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(called["structuredContent"]["result"], 42.0, "{called}");
 
     // A tool error is reported and fails the command; bad arguments are one clear line.
     let out = p.mcpctl(&[
-        "invoke", "--url", url, "tools/call", "calculate",
+        "invoke",
+        "--url",
+        url,
+        "tools/call",
+        "calculate",
         r#"{"operation": "divide", "a": 1, "b": 0}"#,
     ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("the tool reported an error"), "{}", stderr(&out));
-    let out = p.mcpctl(&["invoke", "--url", url, "tools/call", "calculate", "{not json"]);
+    assert!(
+        stderr(&out).contains("the tool reported an error"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.mcpctl(&[
+        "invoke",
+        "--url",
+        url,
+        "tools/call",
+        "calculate",
+        "{not json",
+    ]);
     assert!(!out.status.success());
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
@@ -135,5 +163,10 @@ fn invoke_finds_the_deployed_endpoint_and_key_by_name() {
     let out = p.mcpctl(&["invoke", "tools/list"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains(endpoint), "{}", stderr(&out));
-    assert_eq!(stderr(&out).trim_end().lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end().lines().count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
 }

@@ -219,6 +219,20 @@ async fn destroy_removes_everything_and_running_it_twice_is_fine() {
         .unwrap()
         .functions()
         .is_empty());
+
+    // --force also purges a secret an earlier destroy only scheduled.
+    p.deploy_json();
+    assert_success(&p.mcpctl(&["destroy", "--yes"]));
+    assert_success(&p.mcpctl(&["destroy", "--yes", "--force"]));
+    let gone = secrets
+        .describe_secret()
+        .secret_id("life/api-key")
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the scheduled secret survived destroy --force"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

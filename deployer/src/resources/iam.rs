@@ -418,3 +418,41 @@ mod tests {
         assert!(!same_policy(&a, &c));
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn role_plan_fixes_only_what_differs() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let role = Role::authorizer(&ctx, "arn:aws:secretsmanager:us-east-1:1:secret:x");
+        let mut current = RoleState {
+            arn: "arn:role".into(),
+            trust: Some(trust_policy()),
+            managed_policies: role.managed_policies.clone(),
+            inline_policies: role
+                .inline_policies
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+            tags: ctx.tags.clone().into_iter().collect(),
+        };
+        assert_eq!(role.plan(&ctx, &Some(current.clone())), RolePlan::default());
+
+        // Someone widened the policy to every secret and attached admin: both are undone.
+        current.inline_policies.insert(
+            READ_SECRET_POLICY.into(),
+            Some(json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]})),
+        );
+        current
+            .managed_policies
+            .insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
+        let plan = role.plan(&ctx, &Some(current));
+        assert_eq!(plan.put_inline, [READ_SECRET_POLICY]);
+        assert_eq!(plan.detach, ["arn:aws:iam::aws:policy/AdministratorAccess"]);
+        assert!(plan.attach.is_empty() && !plan.trust && !plan.create);
+    }
+}

@@ -138,3 +138,49 @@ impl Resource for Routes {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(id: &str, key: &str, target: &str, authorizer: &str) -> RouteState {
+        RouteState {
+            id: id.into(),
+            key: key.into(),
+            target: Some(target.into()),
+            authorization: Some("CUSTOM".into()),
+            authorizer_id: Some(authorizer.into()),
+        }
+    }
+
+    #[test]
+    fn plan_creates_missing_fixes_wrong_and_deletes_foreign_routes() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let routes = Routes {
+            api_id: "api".into(),
+            integration_id: "i1".into(),
+            authorizer_id: "a1".into(),
+        };
+        let current = vec![
+            route("r1", "POST /mcp", "integrations/i1", "a1"),
+            route("r2", "GET /mcp", "integrations/old", "a1"),
+            route("r3", "PUT /other", "integrations/i1", "a1"),
+        ];
+        let plan = routes.plan(&ctx, &current);
+        assert_eq!(plan.create, ["DELETE /mcp"]);
+        assert_eq!(plan.update, [("r2".to_string(), "GET /mcp".to_string())]);
+        assert_eq!(plan.delete, [("r3".to_string(), "PUT /other".to_string())]);
+
+        let all_good: Vec<RouteState> = ROUTES
+            .iter()
+            .enumerate()
+            .map(|(i, r)| route(&i.to_string(), &r.key(), "integrations/i1", "a1"))
+            .collect();
+        assert_eq!(
+            Routes::change(&routes.plan(&ctx, &all_good)),
+            Change::Unchanged
+        );
+    }
+}

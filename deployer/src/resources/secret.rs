@@ -147,13 +147,29 @@ pub async fn remove(ctx: &Ctx<'_>, force: bool) -> Result<Change> {
     if state.scheduled_for_deletion && !force {
         return Ok(Change::Absent);
     }
-    let mut call = ctx.aws.secrets.delete_secret().secret_id(&state.arn);
-    call = if force {
-        call.force_delete_without_recovery(true)
-    } else {
-        call.recovery_window_in_days(30)
+    let delete = || {
+        let call = ctx.aws.secrets.delete_secret().secret_id(&state.arn);
+        if force {
+            call.force_delete_without_recovery(true)
+        } else {
+            call.recovery_window_in_days(30)
+        }
     };
-    match call.send().await {
+    let mut result = delete().send().await;
+    // Some endpoints refuse to purge a secret that is already scheduled: restore it, then purge.
+    if state.scheduled_for_deletion
+        && matches!(&result, Err(e) if aws::error_code(e) == Some("InvalidRequestException"))
+    {
+        ctx.aws
+            .secrets
+            .restore_secret()
+            .secret_id(&state.arn)
+            .send()
+            .await
+            .map_err(aws::err("RestoreSecret"))?;
+        result = delete().send().await;
+    }
+    match result {
         Ok(_) => Ok(if force {
             Change::Done("deleted without recovery".into())
         } else {
