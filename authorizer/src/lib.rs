@@ -71,11 +71,19 @@ pub async fn decide<S: SecretSource>(event: &AuthorizerEvent, store: &KeyStore<S
     }
 }
 
-/// The authorizer's answer to one event, logged without the key.
-pub async fn authorize<S: SecretSource>(
+/// The secret could not be read and no copy is cached, so no verdict can be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the API key secret cannot be read")]
+pub struct SecretUnavailable;
+
+/// The authorizer's answer to one event, logged without the key. When the secret cannot be
+/// read this is an error rather than a deny: API Gateway caches a deny for `cache_ttl_s` per key,
+/// which would lock out every valid client for minutes after a brief outage, while a failed
+/// invocation (500) is not cached and the client's retry is authorized again.
+pub async fn authorize_event<S: SecretSource>(
     event: &AuthorizerEvent,
     store: &KeyStore<S>,
-) -> SimpleResponse {
+) -> Result<SimpleResponse, SecretUnavailable> {
     let request_id = event.request_id();
     let route = event.route();
     match decide(event, store).await {
@@ -83,11 +91,30 @@ pub async fn authorize<S: SecretSource>(
             info!(request_id, route, key_stage = stage.label(), "allowed");
             let context =
                 BTreeMap::from([(KEY_STAGE_CONTEXT.to_string(), stage.label().to_string())]);
-            SimpleResponse::allow(context)
+            Ok(SimpleResponse::allow(context))
+        }
+        Decision::Deny(Denial::SecretUnavailable) => {
+            tracing::error!(
+                request_id,
+                route,
+                "no verdict: the API key secret cannot be read"
+            );
+            Err(SecretUnavailable)
         }
         Decision::Deny(denial) => {
             info!(request_id, route, reason = denial.reason(), "denied");
-            SimpleResponse::deny()
+            Ok(SimpleResponse::deny())
         }
     }
+}
+
+/// [`authorize_event`] with "no verdict" as a deny: never lets a request through that was not
+/// checked against the key.
+pub async fn authorize<S: SecretSource>(
+    event: &AuthorizerEvent,
+    store: &KeyStore<S>,
+) -> SimpleResponse {
+    authorize_event(event, store)
+        .await
+        .unwrap_or_else(|SecretUnavailable| SimpleResponse::deny())
 }

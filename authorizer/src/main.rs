@@ -1,11 +1,10 @@
 //! `bootstrap` of the authorizer Lambda: reads its settings, reads the secret once during init,
 //! then answers API Gateway's authorizer events through `lambda_runtime`.
 
-use std::convert::Infallible;
 use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use mcpctl_authorizer::{authorize, AuthorizerEvent, Config, KeyStore, SecretsManagerSource};
+use mcpctl_authorizer::{authorize_event, AuthorizerEvent, Config, KeyStore, SecretsManagerSource};
 use tracing::Level;
 
 /// What `lambda_runtime` reads at start-up and panics without; checked first so that running the
@@ -46,7 +45,10 @@ async fn serve(config: Config) -> Result<(), String> {
     store.prefetch().await;
     let store = &store;
     let handler = service_fn(move |event: LambdaEvent<AuthorizerEvent>| async move {
-        Ok::<_, Infallible>(authorize(&event.payload, store).await)
+        // An error fails the invocation: API Gateway answers 500 and caches nothing.
+        authorize_event(&event.payload, store)
+            .await
+            .map_err(|e| lambda_runtime::Diagnostic::from(e.to_string()))
     });
     lambda_runtime::run(handler)
         .await
