@@ -94,8 +94,16 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
 
     wait_for_stop_signal().await;
     eprintln!("[dev] stopping: killing function instances");
+    let stats = stack.stats();
     stack.shutdown().await;
-    eprintln!("[dev] stopped");
+    eprintln!(
+        "[dev] stopped. server: {} invocations, {} cold starts, at most {} instances; authorizer: {} invocations, {} cold starts",
+        stats.server.invocations,
+        stats.server.cold_starts,
+        stats.server.peak_instances,
+        stats.authorizer.invocations,
+        stats.authorizer.cold_starts,
+    );
     Ok(())
 }
 
