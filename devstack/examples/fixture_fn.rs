@@ -5,7 +5,7 @@
 //! authorizer that reads both key versions from the Secrets Manager endpoint on every call.
 //! Otherwise it is an integration whose behaviour the request's `x-fixture` header selects:
 //! `sleep:MS`, `crash`, `bare`, `big`, `error`, `garbage`; anything else echoes the event.
-//! FIXTURE_INIT=exit|hang makes init fail or never finish.
+//! FIXTURE_INIT=exit|hang|report makes init exit, never finish, or post to /init/error.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -88,6 +88,17 @@ async fn main() -> Result<(), Error> {
     match std::env::var("FIXTURE_INIT").as_deref() {
         Ok("exit") => std::process::exit(7),
         Ok("hang") => std::thread::sleep(std::time::Duration::from_secs(3600)),
+        Ok("report") => {
+            // Reports an init error the way a runtime does, then stays up: Lambda must end it.
+            let api = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
+            let _ = reqwest::Client::new()
+                .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+                .header("lambda-runtime-function-error-type", "Runtime.FixtureInit")
+                .body(r#"{"errorMessage":"fixture init failed","errorType":"Runtime.FixtureInit"}"#)
+                .send()
+                .await;
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
         _ => {}
     }
     let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();

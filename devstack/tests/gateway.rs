@@ -421,3 +421,24 @@ async fn cors_preflight_is_answered_by_the_gateway() {
     assert!(r.headers().get("access-control-allow-origin").is_none());
     s.stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_error_report_fails_the_request_and_ends_the_instance() {
+    let bin = fixture_binary();
+    let s = start(
+        config("name = \"fx\"\n[server.env]\nFIXTURE_INIT = \"report\"\n"),
+        bin.clone(),
+        bin,
+        "initerror",
+    )
+    .await;
+    let url = s.stack.url();
+    let (status, _, _) = post(&url, Some(&s.key), "").await;
+    assert_eq!(status, 502);
+    assert!(s
+        .lines
+        .any(|l| l.contains("init failed: fixture init failed")));
+    let stats = s.stack.stats();
+    assert_eq!(stats.server.live_instances, 0, "{stats:?}");
+    s.stack.shutdown().await;
+}
