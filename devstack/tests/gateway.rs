@@ -297,7 +297,7 @@ async fn a_client_that_hangs_up_does_not_leak_the_instance() {
         .await;
     assert!(gave_up.is_err(), "the client should have timed out");
     // The invocation finishes anyway and its instance goes back to the pool.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
     let stats = s.stack.stats();
     assert_eq!(stats.server.cold_starts, 1, "{stats:?}");
@@ -308,18 +308,18 @@ async fn a_client_that_hangs_up_does_not_leak_the_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_integration_limit_answers_504() {
     let bin = fixture_binary();
-    // A 1.5 s stand-in for the 30 s limit, below the function's own 5 s timeout.
+    // A 2.5 s stand-in for the 30 s limit, below the function's own 8 s timeout.
     let s = start_with(
-        config("name = \"fx\"\n[server]\ntimeout_s = 5\n"),
+        config("name = \"fx\"\n[server]\ntimeout_s = 8\n"),
         bin.clone(),
         bin,
         "limit",
-        Duration::from_millis(1500),
+        Duration::from_millis(2500),
     )
     .await;
     let url = s.stack.url();
     assert_eq!(post(&url, Some(&s.key), "").await.0, 200);
-    let (status, _, body) = post(&url, Some(&s.key), "sleep:3000").await;
+    let (status, _, body) = post(&url, Some(&s.key), "sleep:5000").await;
     assert_eq!(
         (status, body.as_str()),
         (504, r#"{"message":"Gateway Timeout"}"#)
