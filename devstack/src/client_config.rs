@@ -1,7 +1,7 @@
 //! Ready-to-paste MCP client configurations for an endpoint and key: one function per client so
 //! `mcpctl dev` and any later `mcpctl config` print exactly the same snippets.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// What a client needs to reach one MCP server.
 #[derive(Debug, Clone, Copy)]
@@ -48,10 +48,11 @@ impl Client {
         }
     }
 
-    /// The snippet itself: pretty JSON for file-based clients, a command for Claude Code.
+    /// The snippet itself: pretty JSON for file-based clients (keys in the order the clients'
+    /// documentation shows them), a command for Claude Code.
     pub fn snippet(self, target: &Target<'_>) -> String {
-        match self.json(target) {
-            Some(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
+        match self.document(target) {
+            Some(doc) => doc.pretty(0),
             None => format!(
                 "claude mcp add --transport http {} {} --header \"x-api-key: {}\"",
                 shell_word(target.name),
@@ -62,20 +63,74 @@ impl Client {
     }
 
     /// The JSON document for clients configured by a file.
-    pub fn json(self, t: &Target<'_>) -> Option<Value> {
-        let headers = json!({ "x-api-key": t.api_key });
-        match self {
-            Client::Cursor => Some(json!({
-                "mcpServers": { t.name: { "url": t.url, "headers": headers } }
-            })),
+    pub fn json(self, target: &Target<'_>) -> Option<Value> {
+        self.document(target).map(|d| d.value())
+    }
+
+    fn document<'a>(self, t: &Target<'a>) -> Option<Doc<'a>> {
+        let headers = || Doc::Object(vec![("x-api-key", Doc::Str(t.api_key))]);
+        let server = match self {
+            Client::Cursor => Doc::Object(vec![("url", Doc::Str(t.url)), ("headers", headers())]),
             // Current VS Code speaks Streamable HTTP as "http" (not "sse").
-            Client::VsCode => Some(json!({
-                "servers": { t.name: { "type": "http", "url": t.url, "headers": headers } }
-            })),
-            Client::Windsurf => Some(json!({
-                "mcpServers": { t.name: { "serverUrl": t.url, "headers": headers } }
-            })),
-            Client::ClaudeCode => None,
+            Client::VsCode => Doc::Object(vec![
+                ("type", Doc::Str("http")),
+                ("url", Doc::Str(t.url)),
+                ("headers", headers()),
+            ]),
+            Client::Windsurf => {
+                Doc::Object(vec![("serverUrl", Doc::Str(t.url)), ("headers", headers())])
+            }
+            Client::ClaudeCode => return None,
+        };
+        let list = if self == Client::VsCode {
+            "servers"
+        } else {
+            "mcpServers"
+        };
+        Some(Doc::Object(vec![(
+            list,
+            Doc::Object(vec![(t.name, server)]),
+        )]))
+    }
+}
+
+/// A JSON document that keeps its keys in order (serde_json's map sorts them).
+enum Doc<'a> {
+    Str(&'a str),
+    Object(Vec<(&'a str, Doc<'a>)>),
+}
+
+impl Doc<'_> {
+    fn value(&self) -> Value {
+        match self {
+            Doc::Str(s) => Value::String(s.to_string()),
+            Doc::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Two-space indentation, like `serde_json::to_string_pretty`.
+    fn pretty(&self, depth: usize) -> String {
+        match self {
+            Doc::Str(s) => Value::String(s.to_string()).to_string(),
+            Doc::Object(fields) => {
+                let pad = "  ".repeat(depth + 1);
+                let body: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{pad}{}: {}",
+                            Value::String(k.to_string()),
+                            v.pretty(depth + 1)
+                        )
+                    })
+                    .collect();
+                format!("{{\n{}\n{}}}", body.join(",\n"), "  ".repeat(depth))
+            }
         }
     }
 }
@@ -144,6 +199,22 @@ mod tests {
             ..T
         };
         assert!(Client::ClaudeCode.snippet(&odd).contains("'my server'"));
+    }
+
+    #[test]
+    fn snippets_are_valid_json_in_documented_order() {
+        let text = Client::VsCode.snippet(&T);
+        assert_eq!(
+            text,
+            "{\n  \"servers\": {\n    \"mcp-server\": {\n      \"type\": \"http\",\n      \"url\": \"http://127.0.0.1:8080/mcp\",\n      \"headers\": {\n        \"x-api-key\": \"k123\"\n      }\n    }\n  }\n}"
+        );
+        for c in [Client::Cursor, Client::VsCode, Client::Windsurf] {
+            let parsed: Value = serde_json::from_str(&c.snippet(&T)).unwrap();
+            assert_eq!(Some(parsed), c.json(&T));
+        }
+        let odd = Target { name: "a\"b", ..T };
+        let parsed: Value = serde_json::from_str(&Client::Cursor.snippet(&odd)).unwrap();
+        assert!(parsed["mcpServers"].get("a\"b").is_some());
     }
 
     #[test]
