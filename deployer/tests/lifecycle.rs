@@ -402,3 +402,45 @@ fn user_errors_are_one_clear_line() {
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["mutating_calls"], 0, "{s}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_fails_and_lists_what_is_still_tagged_with_the_stack() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    // A function deploy did not make, but tagged with the stack: destroy must not pretend.
+    let sdk = p.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let role = aws_sdk_iam::Client::new(&sdk)
+        .get_role()
+        .role_name("life-server-role")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn;
+    lambda
+        .create_function()
+        .function_name("life-extra")
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                    std::fs::read("/bin/true").unwrap(),
+                ))
+                .build(),
+        )
+        .tags("mcpctl:stack", "life")
+        .send()
+        .await
+        .unwrap();
+    let out = p.mcpctl(&["destroy", "--yes"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("left resources of stack life behind: function life-extra"),
+        "{err}"
+    );
+}

@@ -226,6 +226,12 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                 Some(k) => println!("API key:  {k}"),
                 None => println!("API key:  {get_key}"),
             }
+            let stage = cli
+                .stage
+                .as_deref()
+                .map(|s| format!(" --stage {s}"))
+                .unwrap_or_default();
+            println!("Try it:   mcpctl{stage} invoke tools/list");
         }
     }
     Ok(())

@@ -6,7 +6,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use crate::aws::Aws;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use mcpctl_stack::names::STACK_TAG;
+
+use crate::aws::{self, Aws};
 use crate::resources::{api, function, iam, logs, secret, Ctx};
 use crate::steps::Steps;
 use crate::{Cli, Output};
@@ -97,32 +100,123 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Everything of the stack that still exists (a secret scheduled for deletion counts as gone).
+/// Everything still tagged with the stack (or named like it, for log groups, whose tags mcpctl
+/// does not read back). A secret scheduled for deletion counts as gone.
 pub async fn leftovers(ctx: &Ctx<'_>) -> Result<Vec<String>> {
-    let names = &ctx.names;
+    let aws = ctx.aws;
+    let stack = ctx.config.name.as_str();
+    let prefix = format!("{stack}-");
+    let tagged = |tags: Option<&std::collections::HashMap<String, String>>| {
+        tags.and_then(|t| t.get(STACK_TAG)).map(String::as_str) == Some(stack)
+    };
     let mut left = Vec::new();
-    for a in api::find(ctx).await? {
+
+    for a in api::list(ctx, None).await? {
         left.push(format!("http api {}", a.id));
     }
-    for f in [names.server_function(), names.authorizer_function()] {
-        if function::read_function(ctx, &f).await?.is_some() {
-            left.push(format!("function {f}"));
+
+    let mut marker = None;
+    loop {
+        let page = aws
+            .lambda
+            .list_functions()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(aws::err("ListFunctions"))?;
+        for f in page.functions() {
+            let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) else {
+                continue;
+            };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let tags = aws
+                .lambda
+                .list_tags()
+                .resource(arn)
+                .send()
+                .await
+                .map_err(aws::err("ListTags"))?;
+            if tagged(tags.tags()) {
+                left.push(format!("function {name}"));
+            }
         }
-        let group = names.log_group(&f);
-        if logs::exists(ctx, &group).await? {
-            left.push(format!("log group {group}"));
+        match page.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => break,
         }
     }
-    for role in [names.server_role(), names.authorizer_role()] {
-        if iam::exists(ctx, &role).await? {
-            left.push(format!("role {role}"));
+
+    let roles = aws
+        .iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(aws::err("ListRoles"))?;
+    for role in roles.iter().filter(|r| r.role_name().starts_with(&prefix)) {
+        let tags = aws
+            .iam
+            .list_role_tags()
+            .role_name(role.role_name())
+            .send()
+            .await
+            .map_err(aws::err("ListRoleTags"))?;
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == STACK_TAG && t.value() == stack)
+        {
+            left.push(format!("role {}", role.role_name()));
         }
     }
-    if secret::describe(ctx)
-        .await?
-        .is_some_and(|s| !s.scheduled_for_deletion)
-    {
-        left.push(format!("secret {}", names.secret()));
+
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(ctx.names.log_group(&prefix))
+        .send()
+        .await
+        .map_err(aws::err("DescribeLogGroups"))?;
+    for g in groups.log_groups() {
+        let name = g.log_group_name().unwrap_or_default();
+        let ours = [ctx.names.server_function(), ctx.names.authorizer_function()]
+            .iter()
+            .any(|f| ctx.names.log_group(f) == name);
+        if ours {
+            left.push(format!("log group {name}"));
+        }
+    }
+
+    let secrets = aws
+        .secrets
+        .list_secrets()
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::TagKey)
+                .values(STACK_TAG)
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::TagValue)
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(aws::err("ListSecrets"))?;
+    for s in secrets.secret_list() {
+        let tagged_here = s
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack));
+        if tagged_here && s.deleted_date().is_none() {
+            left.push(format!("secret {}", s.name().unwrap_or_default()));
+        }
     }
     Ok(left)
 }

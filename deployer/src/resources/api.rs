@@ -99,9 +99,13 @@ fn normalised(c: &CorsRules) -> CorsRules {
     }
 }
 
-/// Every API of this stack: named `name` and tagged with the stack.
+/// Every API of this stack: named `<stack>-api` and tagged with the stack.
 pub async fn find(ctx: &Ctx<'_>) -> Result<Vec<ApiState>> {
-    let name = ctx.names.api();
+    list(ctx, Some(&ctx.names.api())).await
+}
+
+/// Every API tagged with the stack, named `name` if given.
+pub async fn list(ctx: &Ctx<'_>, name: Option<&str>) -> Result<Vec<ApiState>> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -114,7 +118,7 @@ pub async fn find(ctx: &Ctx<'_>) -> Result<Vec<ApiState>> {
             .await
             .map_err(aws::err("GetApis"))?;
         for api in out.items() {
-            let ours = api.name() == Some(name.as_str())
+            let ours = name.is_none_or(|n| api.name() == Some(n))
                 && api.tags().and_then(|t| t.get(STACK_TAG)) == Some(&ctx.config.name);
             if ours {
                 found.push(ApiState {

@@ -386,15 +386,6 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
     }
 }
 
-/// Whether the role still exists (for destroy's leftover check).
-pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
-    match ctx.aws.iam.get_role().role_name(name).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if aws::is_not_found(&e) => Ok(false),
-        Err(e) => Err(aws::describe("GetRole", &e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
