@@ -47,21 +47,22 @@ pub struct Args {
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = load_config(cli)?;
+    if let Some(key) = &args.api_key {
+        check_key(key)?;
+    }
+    // Binaries first: a failed build must not leave a key file behind.
+    let (server_bin, authorizer_bin) = binaries(cli, args).await?;
     let state = match &args.state_dir {
         Some(dir) => LocalState::new(dir),
         None => LocalState::beside(&cli.config),
     };
     let keys = match &args.api_key {
-        Some(key) => {
-            check_key(key)?;
-            state.set_key(key)
-        }
+        Some(key) => state.set_key(key),
         None => state.keys_or_create(),
     }
     // The state error already names the file and what to do; keep it as the one line.
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    let (server_bin, authorizer_bin) = binaries(cli, args).await?;
     let bind = SocketAddr::new(args.bind, args.port);
     let stack = DevStack::start(DevOptions {
         config: config.clone(),
