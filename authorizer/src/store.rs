@@ -59,6 +59,10 @@ struct Cache {
     /// When the cached keys were read (the start of the read that returned them).
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// When a missed key last triggered a re-read. Kept apart from `last_attempt` so that the
+    /// init and TTL reads do not use up the early re-read a just-rotated key needs: a denied new
+    /// key would be cached as denied by API Gateway for `cache_ttl_s`.
+    last_early_refresh: Option<Instant>,
     last_failed: bool,
 }
 
@@ -107,7 +111,8 @@ impl<S: SecretSource> KeyStore<S> {
         let mut cache = self.cache.lock().await;
         let now = Instant::now();
         let backing_off = cache.last_failed && cache.attempted_within(now, RETRY_AFTER_FAILURE);
-        if cache.is_stale(now, self.ttl) && !backing_off {
+        let read_now = cache.is_stale(now, self.ttl) && !backing_off;
+        if read_now {
             self.refresh(&mut cache, now).await;
         }
         let Some(keys) = &cache.keys else {
@@ -116,9 +121,14 @@ impl<S: SecretSource> KeyStore<S> {
         if let Some(stage) = keys.stage_of(presented) {
             return Lookup::Matched(stage);
         }
-        if cache.attempted_within(now, EARLY_REFRESH_INTERVAL) {
+        let early_refreshed_recently = cache
+            .last_early_refresh
+            .is_some_and(|at| now.saturating_duration_since(at) < EARLY_REFRESH_INTERVAL);
+        // A copy read by this very lookup is as fresh as an early re-read would be.
+        if read_now || early_refreshed_recently {
             return Lookup::NoMatch;
         }
+        cache.last_early_refresh = Some(now);
         info!(
             secret = self.source.secret_id(),
             "key matches neither cached version; re-reading the secret early in case it was just rotated"
@@ -322,19 +332,21 @@ mod tests {
         assert!(store.prefetch().await);
         store.source().set("k2", Some("k1"));
 
-        // A fresh cache is trusted: the new key is not known yet.
-        assert_eq!(store.lookup(&digest("k2")).await, Lookup::NoMatch);
-        assert_eq!(store.source().reads(), 1);
-
-        // Once the copy is older than the interval, a miss re-reads and the new key works.
-        tokio::time::advance(EARLY_REFRESH_INTERVAL).await;
+        // A key rotated in right after the init read works at once: the init read does not use
+        // up the early re-read (a deny here would be cached by API Gateway for minutes).
         assert_eq!(
             store.lookup(&digest("k2")).await,
             Lookup::Matched(KeyStage::Current)
         );
         assert_eq!(store.source().reads(), 2);
 
-        // A flood of wrong keys costs one read per interval, not one per request.
+        // A flood of wrong keys costs one read per interval, not one per request (the re-read
+        // for k2 just now counts).
+        for _ in 0..100 {
+            assert_eq!(store.lookup(&digest("wrong")).await, Lookup::NoMatch);
+        }
+        assert_eq!(store.source().reads(), 2);
+        tokio::time::advance(EARLY_REFRESH_INTERVAL / 2).await;
         for _ in 0..100 {
             assert_eq!(store.lookup(&digest("wrong")).await, Lookup::NoMatch);
         }
