@@ -14,7 +14,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod state;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,16 +114,9 @@ impl DevStack {
             error,
         })?;
 
-        // What deploy sets: RUST_LOG=info under deploy.toml's [server.env], and the secret's
-        // ARN for the authorizer.
-        let mut server_env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
-        server_env.extend(config.server.env.clone());
-        let mut authorizer_env = BTreeMap::new();
-        authorizer_env.insert("API_KEY_SECRET_ID".to_string(), secret.arn());
-        authorizer_env.insert(
-            "SECRET_CACHE_TTL_S".to_string(),
-            config.authorizer.secret_cache_ttl_s.to_string(),
-        );
+        // What deploy sets, from the one definition both use.
+        let mut server_env = mcpctl_stack::env::server_env(config);
+        let mut authorizer_env = mcpctl_stack::env::authorizer_env(config, &secret.arn());
         authorizer_env.insert(
             "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),
             secrets.endpoint(),

@@ -2,6 +2,7 @@
 //! `mcpctl dev` (local emulation) so both build exactly the same stack.
 
 pub mod config;
+pub mod env;
 pub mod names;
 pub mod routes;
 

@@ -1,7 +1,6 @@
 //! `mcpctl deploy`: converge every resource of the stack, in dependency order, each step
 //! read → plan → apply. A second run with nothing changed makes no mutating call.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -105,8 +104,6 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             .await?;
     }
 
-    let mut server_env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
-    server_env.extend(config.server.env.clone());
     let server = Function {
         name: server_fn.clone(),
         description: format!("MCP server of the mcpctl stack {}", config.name),
@@ -115,7 +112,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         zip: server_zip.bytes,
         memory_mb: as_i32(config.server.memory_mb)?,
         timeout_s: as_i32(config.server.timeout_s)?,
-        env: server_env,
+        env: mcpctl_stack::env::server_env(&config),
     };
     let server_arn = steps
         .run(format!("function {server_fn}"), converge(&server, &ctx))
@@ -128,13 +125,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         zip: authorizer_zip.bytes,
         memory_mb: as_i32(config.authorizer.memory_mb)?,
         timeout_s: as_i32(config.authorizer.timeout_s)?,
-        env: BTreeMap::from([
-            ("API_KEY_SECRET_ID".to_string(), secret_arn.clone()),
-            (
-                "SECRET_CACHE_TTL_S".to_string(),
-                config.authorizer.secret_cache_ttl_s.to_string(),
-            ),
-        ]),
+        env: mcpctl_stack::env::authorizer_env(&config, &secret_arn),
     };
     let authorizer_arn = steps
         .run(

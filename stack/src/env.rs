@@ -1,0 +1,55 @@
+//! The environment each function runs with: `deploy` writes it into the Lambda configuration and
+//! `dev` starts the local instances with it, so both run the binaries the same way.
+
+use std::collections::BTreeMap;
+
+use crate::Config;
+
+/// The authorizer reads its secret from this variable (an ARN or a name).
+pub const SECRET_ID_VAR: &str = "API_KEY_SECRET_ID";
+/// How long a warm authorizer keeps the secret before reading it again.
+pub const SECRET_CACHE_TTL_VAR: &str = "SECRET_CACHE_TTL_S";
+
+/// `RUST_LOG=info` (so requests show up in CloudWatch) under `[server.env]`, which may override it.
+pub fn server_env(config: &Config) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
+    env.extend(config.server.env.clone());
+    env
+}
+
+/// The secret to check keys against and how long to cache it.
+pub fn authorizer_env(config: &Config, secret_id: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (SECRET_ID_VAR.to_string(), secret_id.to_string()),
+        (
+            SECRET_CACHE_TTL_VAR.to_string(),
+            config.authorizer.secret_cache_ttl_s.to_string(),
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_env_lets_deploy_toml_override_the_log_level() {
+        let mut c = Config::default();
+        assert_eq!(
+            server_env(&c).get("RUST_LOG").map(String::as_str),
+            Some("info")
+        );
+        c.server.env.insert("RUST_LOG".into(), "debug".into());
+        c.server.env.insert("A".into(), "1".into());
+        let env = server_env(&c);
+        assert_eq!(env.get("RUST_LOG").map(String::as_str), Some("debug"));
+        assert_eq!(env.get("A").map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn authorizer_env_names_the_secret_and_ttl() {
+        let env = authorizer_env(&Config::default(), "arn:aws:secretsmanager:x");
+        assert_eq!(env[SECRET_ID_VAR], "arn:aws:secretsmanager:x");
+        assert_eq!(env[SECRET_CACHE_TTL_VAR], "60");
+    }
+}
