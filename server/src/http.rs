@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use crate::fast_path::{FastPath, Method as FastMethod, Plain};
 use crate::tools::McpServer;
 
 /// The MCP endpoint path, the same locally and behind API Gateway.
@@ -28,6 +29,9 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted in the `Origin` header; `None` disables the check.
     pub allowed_origins: Option<Vec<String>>,
+    /// Answer plain `tools/list` and `tools/call` requests without rmcp's per-request serve
+    /// loop (see `fast_path`); off only to compare against rmcp alone.
+    pub fast_path: bool,
 }
 
 impl HttpOptions {
@@ -43,6 +47,7 @@ impl HttpOptions {
         Self {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: Some(origins),
+            fast_path: true,
         }
     }
 
@@ -51,12 +56,21 @@ impl HttpOptions {
         Self {
             allowed_hosts: Vec::new(),
             allowed_origins,
+            fast_path: true,
         }
     }
 }
 
 /// The complete application: `/mcp` and a JSON 404 for anything else.
 pub fn router(options: HttpOptions) -> Router {
+    let fast_path = options.fast_path.then(|| Arc::new(FastPath::default()));
+    router_with_fast_path(options, fast_path)
+}
+
+pub(crate) fn router_with_fast_path(
+    options: HttpOptions,
+    fast_path: Option<Arc<FastPath>>,
+) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -81,7 +95,7 @@ pub fn router(options: HttpOptions) -> Router {
     );
     Router::new()
         .route_service(MCP_PATH, service)
-        .route_layer(middleware::from_fn(jsonrpc_envelope))
+        .route_layer(middleware::from_fn_with_state(fast_path, jsonrpc_envelope))
         .fallback(not_found)
 }
 
@@ -96,6 +110,7 @@ async fn not_found() -> impl IntoResponse {
 /// JSON-RPC error codes the transport itself answers with.
 const PARSE_ERROR: i32 = -32700;
 const INVALID_REQUEST: i32 = -32600;
+const INTERNAL_ERROR: i32 = -32603;
 
 fn jsonrpc_error(status: StatusCode, code: i32, message: &str) -> Response {
     let body = serde_json::json!({
@@ -122,7 +137,11 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// Gives a POST body the JSON-RPC answers clients expect before rmcp sees it: a body that is
 /// not JSON gets -32700 and one that is not a single request object gets -32600 (both with
 /// 400), where rmcp alone would answer 415 in plain text. Everything else passes unchanged.
-async fn jsonrpc_envelope(request: Request, next: Next) -> Response {
+async fn jsonrpc_envelope(
+    State(fast_path): State<Option<Arc<FastPath>>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::POST || !is_json_content_type(request.headers()) {
         return next.run(request).await;
     }
@@ -148,9 +167,29 @@ async fn jsonrpc_envelope(request: Request, next: Next) -> Response {
             "Invalid Request: expected one JSON-RPC message object (batches are not supported)",
         );
     }
-    let response = next
+    let plain = fast_path
+        .as_ref()
+        .and_then(|_| Plain::recognize(&bytes, &parts.headers));
+    if let (Some(fast_path), Some(plain)) = (&fast_path, &plain) {
+        match plain.method {
+            FastMethod::ToolsList => {
+                if let Some(answer) = fast_path.tools_list(plain) {
+                    return answer;
+                }
+            }
+            FastMethod::ToolsCall => {
+                if let Some(call) = fast_path.prepare_call(plain, &bytes) {
+                    return call.run(parts).await;
+                }
+            }
+        }
+    }
+    let mut response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    if let (Some(fast_path), Some(plain)) = (fast_path, plain) {
+        response = remember(&fast_path, plain, response).await;
+    }
     // Valid JSON with an acceptable Content-Type that rmcp still cannot read is not JSON-RPC.
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return jsonrpc_error(
@@ -160,4 +199,32 @@ async fn jsonrpc_envelope(request: Request, next: Next) -> Response {
         );
     }
     response
+}
+
+/// Shows rmcp's answer to the fast path and hands it on to the client unchanged.
+async fn remember(fast_path: &FastPath, plain: Plain, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    // rmcp answers a JSON request with one complete body; a stream (SSE) is passed on as is.
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if !is_json {
+        return Response::from_parts(parts, body);
+    }
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            fast_path.remember(plain, parts.status, &parts.headers, &bytes);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => internal_error(),
+    }
+}
+
+pub(crate) fn internal_error() -> Response {
+    jsonrpc_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        INTERNAL_ERROR,
+        "Internal error",
+    )
 }

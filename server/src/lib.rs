@@ -2,6 +2,7 @@
 //! Lambda (through `lambda_http`) and the local HTTP server, so what is tested locally is what
 //! ships.
 
+mod fast_path;
 pub mod http;
 pub mod lambda;
 pub mod tools;

@@ -29,7 +29,8 @@ fn main() -> ExitCode {
         Err(_) => 8080,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The same runtime flavour as mcpctl-server's local mode, so the difference is the MCP work.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -60,6 +60,17 @@ impl ServerHandler for McpServer {
     }
 }
 
+/// Tools that never send the client anything while they run (no progress, logging, sampling
+/// or elicitation through `context.peer`). The HTTP layer may call these without rmcp's
+/// per-request serve loop, which is what carries such messages (see `fast_path`). A new tool
+/// works without being listed here; list it only once the above holds for it.
+pub const QUIET_TOOLS: &[&str] = &[
+    "get_weather",
+    "calculate",
+    "get_server_status",
+    "lookup_user",
+];
+
 /// MCP request methods rmcp types itself.
 const STANDARD_METHODS: &[&str] = &[
     "initialize",
