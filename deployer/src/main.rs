@@ -54,6 +54,12 @@ pub enum Command {
     Invoke(commands::invoke::Args),
     /// Run the whole stack locally: API Gateway, authorizer and server, no AWS, no Docker.
     Dev(commands::dev::Args),
+    /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.
+    Config(commands::config::Args),
+    /// Print shell completions: bash, zsh, fish, powershell or elvish.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man(commands::completions::ManArgs),
 }
 
 fn main() -> ExitCode {

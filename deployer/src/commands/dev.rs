@@ -14,13 +14,15 @@ use serde_json::json;
 
 use crate::{Cli, Output};
 
+/// `mcpctl dev` listens on 127.0.0.1 at this port unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
 const SERVER_BIN: &str = "mcpctl-server";
 const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Port of the local API.
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
     /// Address to listen on; anything but loopback exposes the API to the network.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -118,7 +120,8 @@ impl Drop for EndpointGuard<'_> {
 
 /// deploy.toml with `--stage`; a missing file means the defaults, so `mcpctl dev` works in a
 /// fresh checkout.
-fn load_config(cli: &Cli) -> Result<Config> {
+/// deploy.toml, or the defaults when there is none (the local stack needs no AWS settings).
+pub(super) fn load_config(cli: &Cli) -> Result<Config> {
     if !cli.config.exists() && cli.stage.is_none() {
         eprintln!(
             "[dev] {} not found: using the default configuration",

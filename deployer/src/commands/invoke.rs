@@ -138,23 +138,34 @@ async fn target(cli: &Cli, args: &Args) -> Result<(String, Option<String>)> {
     let config = super::load_config(cli)?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
-    let found = api::find(&ctx).await?.into_iter().next().with_context(|| {
+    let url = deployed_url(&ctx).await?;
+    let key = match &args.api_key {
+        Some(k) => k.clone(),
+        None => current_key(&ctx).await?,
+    };
+    Ok((url, Some(key)))
+}
+
+/// The MCP endpoint of the deployed stack, from its API found by name and tag.
+pub async fn deployed_url(ctx: &Ctx<'_>) -> Result<String> {
+    let config = ctx.config;
+    let found = api::find(ctx).await?.into_iter().next().with_context(|| {
         format!(
             "stack {} is not deployed in {}: run `mcpctl deploy`",
             config.name, config.region
         )
     })?;
-    let url = super::endpoint_url(&found.endpoint, &config.api.stage);
-    let key = match &args.api_key {
-        Some(k) => k.clone(),
-        None => secret::key(&ctx, "AWSCURRENT").await?.with_context(|| {
-            format!(
-                "stack {} has no API key secret: run `mcpctl deploy`",
-                config.name
-            )
-        })?,
-    };
-    Ok((url, Some(key)))
+    Ok(super::endpoint_url(&found.endpoint, &config.api.stage))
+}
+
+/// The deployed stack's AWSCURRENT key.
+pub async fn current_key(ctx: &Ctx<'_>) -> Result<String> {
+    secret::key(ctx, "AWSCURRENT").await?.with_context(|| {
+        format!(
+            "stack {} has no API key secret: run `mcpctl deploy`",
+            ctx.config.name
+        )
+    })
 }
 
 /// Human-readable rendering: server identity, a tool table, or the tool's text content.

@@ -1,3 +1,5 @@
+pub mod completions;
+pub mod config;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
@@ -16,6 +18,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey(ref args) => rotate_key::run(&cli, args).await,
         Command::Invoke(ref args) => invoke::run(&cli, args).await,
         Command::Dev(ref args) => dev::run(&cli, args).await,
+        Command::Config(ref args) => config::run(&cli, args).await,
+        Command::Completions(ref args) => completions::completions(args),
+        Command::Man(ref args) => completions::man(args),
     }
 }
 
