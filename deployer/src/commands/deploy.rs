@@ -95,38 +95,17 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         (&server_fn, config.server.log_retention_days),
         (&authorizer_fn, config.authorizer.log_retention_days),
     ] {
-        let group = LogGroup {
-            name: names.log_group(function),
-            retention_days: i32::try_from(days).context("log retention out of range")?,
-        };
+        let group = LogGroup::of_function(&ctx, function, days)?;
         steps
             .run(format!("log group {}", group.name), converge(&group, &ctx))
             .await?;
     }
 
-    let server = Function {
-        name: server_fn.clone(),
-        description: format!("MCP server of the mcpctl stack {}", config.name),
-        role_arn: server_role,
-        code_sha256: server_zip.code_sha256,
-        zip: server_zip.bytes,
-        memory_mb: as_i32(config.server.memory_mb)?,
-        timeout_s: as_i32(config.server.timeout_s)?,
-        env: mcpctl_stack::env::server_env(&config),
-    };
+    let server = Function::server(&ctx, server_role, server_zip)?;
     let server_arn = steps
         .run(format!("function {server_fn}"), converge(&server, &ctx))
         .await?;
-    let authorizer = Function {
-        name: authorizer_fn.clone(),
-        description: format!("API key authorizer of the mcpctl stack {}", config.name),
-        role_arn: authorizer_role,
-        code_sha256: authorizer_zip.code_sha256,
-        zip: authorizer_zip.bytes,
-        memory_mb: as_i32(config.authorizer.memory_mb)?,
-        timeout_s: as_i32(config.authorizer.timeout_s)?,
-        env: mcpctl_stack::env::authorizer_env(&config, &secret_arn),
-    };
+    let authorizer = Function::authorizer(&ctx, authorizer_role, &secret_arn, authorizer_zip)?;
     let authorizer_arn = steps
         .run(
             format!("function {authorizer_fn}"),
@@ -228,7 +207,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
+/// Both deterministic zips; `mcpctl plan --prebuilt` compares their hashes too.
+pub fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
     let zip = |path: &std::path::Path| -> Result<LambdaZip> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -242,8 +222,4 @@ fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
         authorizer.bytes.len() / 1024
     );
     Ok((Change::Done(what), (server, authorizer)))
-}
-
-fn as_i32(v: u32) -> Result<i32> {
-    i32::try_from(v).context("value out of range")
 }

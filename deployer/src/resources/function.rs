@@ -11,6 +11,7 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
 
 use super::{diff, missing_tags, Ctx, Resource};
 use crate::aws;
+use crate::package::LambdaZip;
 use crate::steps::Change;
 
 const RUNTIME: Runtime = Runtime::Providedal2023;
@@ -239,6 +240,41 @@ impl Resource for Function {
 }
 
 impl Function {
+    /// The MCP server as deploy.toml describes it, running `code`.
+    pub fn server(ctx: &Ctx<'_>, role_arn: String, code: LambdaZip) -> Result<Self> {
+        let config = ctx.config;
+        Ok(Self {
+            name: ctx.names.server_function(),
+            description: format!("MCP server of the mcpctl stack {}", config.name),
+            role_arn,
+            code_sha256: code.code_sha256,
+            zip: code.bytes,
+            memory_mb: as_i32(config.server.memory_mb)?,
+            timeout_s: as_i32(config.server.timeout_s)?,
+            env: mcpctl_stack::env::server_env(config),
+        })
+    }
+
+    /// The API key authorizer as deploy.toml describes it, reading `secret_arn`.
+    pub fn authorizer(
+        ctx: &Ctx<'_>,
+        role_arn: String,
+        secret_arn: &str,
+        code: LambdaZip,
+    ) -> Result<Self> {
+        let config = ctx.config;
+        Ok(Self {
+            name: ctx.names.authorizer_function(),
+            description: format!("API key authorizer of the mcpctl stack {}", config.name),
+            role_arn,
+            code_sha256: code.code_sha256,
+            zip: code.bytes,
+            memory_mb: as_i32(config.authorizer.memory_mb)?,
+            timeout_s: as_i32(config.authorizer.timeout_s)?,
+            env: mcpctl_stack::env::authorizer_env(config, secret_arn),
+        })
+    }
+
     fn environment(&self) -> Environment {
         Environment::builder()
             .set_variables(Some(self.env.clone().into_iter().collect()))
@@ -302,6 +338,10 @@ impl Function {
             })?;
         Ok(())
     }
+}
+
+fn as_i32(v: u32) -> Result<i32> {
+    i32::try_from(v).map_err(|_| anyhow::anyhow!("{v} is out of range"))
 }
 
 /// Deleting the function also deletes its resource policy (the API Gateway permissions).

@@ -13,6 +13,17 @@ pub struct LogGroup {
     pub retention_days: i32,
 }
 
+impl LogGroup {
+    /// `/aws/lambda/<function>`, kept `retention_days`.
+    pub fn of_function(ctx: &Ctx<'_>, function: &str, retention_days: u32) -> Result<Self> {
+        Ok(Self {
+            name: ctx.names.log_group(function),
+            retention_days: i32::try_from(retention_days)
+                .map_err(|_| anyhow::anyhow!("log retention {retention_days} is out of range"))?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogGroupState {
     pub retention_days: Option<i32>,
