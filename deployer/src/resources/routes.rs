@@ -93,6 +93,9 @@ impl Resource for Routes {
     }
 
     fn change(plan: &RoutesPlan) -> Change {
+        if plan.create.len() == ROUTES.len() && plan.update.is_empty() && plan.delete.is_empty() {
+            return Change::Created;
+        }
         let mut fields: Vec<String> = plan.create.iter().map(|k| format!("+{k}")).collect();
         fields.extend(plan.update.iter().map(|(_, k)| format!("~{k}")));
         fields.extend(plan.delete.iter().map(|(_, k)| format!("-{k}")));
