@@ -111,7 +111,10 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         ["x86_64"]
     );
     let env = c.environment().unwrap().variables().unwrap();
-    assert_eq!(env.get("RUST_LOG").map(String::as_str), Some("info"));
+    assert_eq!(
+        env.get("RUST_LOG").map(String::as_str),
+        Some(mcpctl_stack::env::SERVER_LOG_FILTER)
+    );
     assert_eq!(env.get("GREETING").map(String::as_str), Some("hello"));
     assert_eq!(env.len(), 2);
     assert!(c.role().unwrap().ends_with(":role/demo-server-role"));

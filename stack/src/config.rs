@@ -191,10 +191,19 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
+            let message = one_line(e.message());
+            // serde's wrong-type and unknown-variant messages do not say which key they are
+            // about; the line they point at does.
+            let message = match key_on_line(text, line) {
+                Some(key) if !message.contains(&format!("`{}`", leaf_of(&key))) => {
+                    format!("`{key}` {message}")
+                }
+                _ => message,
+            };
             ConfigError::Invalid {
                 path: origin.to_string(),
                 line,
-                message: one_line(e.message()),
+                message,
             }
         })?;
         config
@@ -408,6 +417,31 @@ fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The dotted key set on 1-based `line` (`table.key = value`), if that line sets one.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    for raw in text.lines().take(line.saturating_sub(1)) {
+        let raw = raw.trim();
+        if let Some(header) = raw.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            table = header.trim().to_string();
+        }
+    }
+    let (key, _) = text.lines().nth(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    Some(if table.is_empty() {
+        key.to_string()
+    } else {
+        format!("{table}.{key}")
+    })
+}
+
+fn leaf_of(key: &str) -> &str {
+    key.rsplit_once('.').map_or(key, |(_, leaf)| leaf)
+}
+
 /// The line where dotted `key` is set, found by walking table headers; 1 when it is absent
 /// (a default that failed validation, e.g. after a stage override).
 fn line_of_key(text: &str, key: &str) -> usize {
@@ -481,7 +515,13 @@ mod tests {
     fn wrong_type_is_refused_with_line() {
         let (line, msg) = invalid("[authorizer]\ncache_ttl_s = \"five\"\n");
         assert_eq!(line, 2);
-        assert!(!msg.is_empty());
+        assert!(msg.starts_with("`authorizer.cache_ttl_s` invalid type"), "{msg}");
+        let (line, msg) = invalid("name = \"a\"\npackage = \"docker\"\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("`package`") && msg.contains("`zip`"), "{msg}");
+        // Unknown keys already name themselves once.
+        let (_, msg) = invalid("[server]\nmemory = 512\n");
+        assert_eq!(msg.matches("memory").count(), 2, "{msg}");
     }
 
     #[test]

@@ -10,9 +10,13 @@ pub const SECRET_ID_VAR: &str = "API_KEY_SECRET_ID";
 /// How long a warm authorizer keeps the secret before reading it again.
 pub const SECRET_CACHE_TTL_VAR: &str = "SECRET_CACHE_TTL_S";
 
-/// `RUST_LOG=info` (so requests show up in CloudWatch) under `[server.env]`, which may override it.
+/// The server's default log filter: its own events at info, rmcp's per-request chatter (three
+/// lines for every request, each a CloudWatch cost) only when something is wrong.
+pub const SERVER_LOG_FILTER: &str = "info,rmcp=warn";
+
+/// `RUST_LOG` with [`SERVER_LOG_FILTER`] under `[server.env]`, which may override it.
 pub fn server_env(config: &Config) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::from([("RUST_LOG".to_string(), "info".to_string())]);
+    let mut env = BTreeMap::from([("RUST_LOG".to_string(), SERVER_LOG_FILTER.to_string())]);
     env.extend(config.server.env.clone());
     env
 }
@@ -37,7 +41,7 @@ mod tests {
         let mut c = Config::default();
         assert_eq!(
             server_env(&c).get("RUST_LOG").map(String::as_str),
-            Some("info")
+            Some(SERVER_LOG_FILTER)
         );
         c.server.env.insert("RUST_LOG".into(), "debug".into());
         c.server.env.insert("A".into(), "1".into());
