@@ -515,7 +515,10 @@ mod tests {
     fn wrong_type_is_refused_with_line() {
         let (line, msg) = invalid("[authorizer]\ncache_ttl_s = \"five\"\n");
         assert_eq!(line, 2);
-        assert!(msg.starts_with("`authorizer.cache_ttl_s` invalid type"), "{msg}");
+        assert!(
+            msg.starts_with("`authorizer.cache_ttl_s` invalid type"),
+            "{msg}"
+        );
         let (line, msg) = invalid("name = \"a\"\npackage = \"docker\"\n");
         assert_eq!(line, 2);
         assert!(msg.contains("`package`") && msg.contains("`zip`"), "{msg}");
