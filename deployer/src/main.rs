@@ -54,6 +54,10 @@ pub enum Command {
     Invoke(commands::invoke::Args),
     /// Run the whole stack locally: API Gateway, authorizer and server, no AWS, no Docker.
     Dev(commands::dev::Args),
+    /// Show what `deploy` would change, changing nothing.
+    Plan(commands::plan::Args),
+    /// What is deployed (endpoint, functions, auth cache, key age) and its drift from deploy.toml.
+    Status(commands::status::Args),
     /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.
     Config(commands::config::Args),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.

@@ -4,7 +4,9 @@ pub mod deploy;
 pub mod destroy;
 pub mod dev;
 pub mod invoke;
+pub mod plan;
 pub mod rotate_key;
+pub mod status;
 
 use anyhow::Result;
 use mcpctl_stack::Config;
@@ -18,6 +20,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey(ref args) => rotate_key::run(&cli, args).await,
         Command::Invoke(ref args) => invoke::run(&cli, args).await,
         Command::Dev(ref args) => dev::run(&cli, args).await,
+        Command::Plan(ref args) => plan::run(&cli, args).await,
+        Command::Status(ref args) => status::run(&cli, args).await,
         Command::Config(ref args) => config::run(&cli, args).await,
         Command::Completions(ref args) => completions::completions(args),
         Command::Man(ref args) => completions::man(args),

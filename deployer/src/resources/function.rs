@@ -39,6 +39,8 @@ pub struct Function {
 pub struct FunctionState {
     pub arn: String,
     pub code_sha256: String,
+    /// As Lambda reports it (ISO 8601), for `mcpctl status`.
+    pub last_modified: Option<String>,
     pub runtime: Option<String>,
     pub handler: Option<String>,
     pub role: String,
@@ -78,6 +80,7 @@ pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionS
     Ok(Some(FunctionState {
         arn: c.function_arn().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        last_modified: c.last_modified().map(str::to_string),
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         handler: c.handler().map(str::to_string),
         role: c.role().unwrap_or_default().to_string(),
@@ -384,6 +387,7 @@ mod tests {
         FunctionState {
             arn: "arn:fn".into(),
             code_sha256: f.code_sha256.clone(),
+            last_modified: None,
             runtime: Some("provided.al2023".into()),
             handler: Some("bootstrap".into()),
             role: f.role_arn.clone(),

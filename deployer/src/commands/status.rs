@@ -1,0 +1,255 @@
+//! `mcpctl status`: what is deployed (endpoint, functions, authorizer cache, key age) and how it
+//! drifted from deploy.toml. The drift is `mcpctl plan`'s, from the same single read; nothing
+//! is changed and the key itself is never shown.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use super::plan::{self, Planned, Preview};
+use crate::aws::{self, Aws};
+use crate::resources::function::FunctionState;
+use crate::resources::Ctx;
+use crate::{Cli, Output};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+/// When the key versions were made; the values are never read.
+#[derive(Debug, Default, PartialEq)]
+pub struct KeyAge {
+    /// Seconds since the epoch.
+    pub current_created: Option<i64>,
+    pub previous_created: Option<i64>,
+}
+
+async fn key_age(ctx: &Ctx<'_>) -> Result<KeyAge> {
+    let out = match ctx
+        .aws
+        .secrets
+        .list_secret_version_ids()
+        .secret_id(ctx.names.secret())
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(KeyAge::default()),
+        Err(e) => return Err(aws::describe("ListSecretVersionIds", &e)),
+    };
+    let created = |label: &str| {
+        out.versions()
+            .iter()
+            .find(|v| v.version_stages().iter().any(|s| s == label))
+            .and_then(|v| v.created_date())
+            .map(|d| d.secs())
+    };
+    Ok(KeyAge {
+        current_created: created("AWSCURRENT"),
+        previous_created: created("AWSPREVIOUS"),
+    })
+}
+
+pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
+    let config = super::load_config(cli)?;
+    let aws = Aws::connect(&config).await?;
+    let ctx = Ctx::new(&aws, &config);
+    let preview = plan::preview_stack(&ctx, None).await?;
+    let keys = match &preview.secret {
+        Some(s) if !s.scheduled_for_deletion => key_age(&ctx).await?,
+        _ => KeyAge::default(),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let endpoint = preview
+        .api
+        .as_ref()
+        .map(|a| super::endpoint_url(&a.endpoint, &config.api.stage));
+    let deployed = preview.api.is_some()
+        || preview.server.is_some()
+        || preview.authorizer.is_some()
+        || preview.secret.is_some();
+    let drift: Vec<&Planned> = preview.changes.iter().filter(|c| c.is_change()).collect();
+
+    match cli.output {
+        Output::Json => super::print_json(&json!({
+            "stack": config.name,
+            "region": config.region,
+            "deployed": deployed,
+            "endpoint": endpoint,
+            "functions": {
+                "server": preview.server.as_ref().map(function_json),
+                "authorizer": preview.authorizer.as_ref().map(function_json),
+            },
+            "authorizer_cache_ttl_s": preview.api_authorizer.as_ref().and_then(|a| a.ttl_s),
+            "api_key": {
+                "secret_id": ctx.names.secret(),
+                "scheduled_for_deletion": preview.secret.as_ref().map(|s| s.scheduled_for_deletion),
+                "current_created": keys.current_created.map(iso8601),
+                "current_age_s": keys.current_created.map(|c| now - c),
+                "previous_still_valid": keys.previous_created.is_some(),
+            },
+            "drift": drift,
+            "in_sync": drift.is_empty(),
+            "mutating_calls": aws.calls.mutating_count(),
+        })),
+        Output::Text => {
+            print!(
+                "{}",
+                render(cli, &config, &preview, &keys, endpoint.as_deref(), now)
+            );
+            Ok(())
+        }
+    }
+}
+
+fn function_json(f: &FunctionState) -> Value {
+    json!({
+        "arn": f.arn,
+        "last_modified": f.last_modified,
+        "code_sha256": f.code_sha256,
+        "memory_mb": f.memory_mb,
+        "timeout_s": f.timeout_s,
+    })
+}
+
+fn render(
+    cli: &Cli,
+    config: &mcpctl_stack::Config,
+    preview: &Preview,
+    keys: &KeyAge,
+    endpoint: Option<&str>,
+    now: i64,
+) -> String {
+    let mut out = format!("Stack {} in {}\n", config.name, config.region);
+    if endpoint.is_none() && preview.server.is_none() && preview.secret.is_none() {
+        out.push_str("  not deployed: `mcpctl deploy` creates it (`mcpctl plan` shows what)\n");
+        return out;
+    }
+    let line = |out: &mut String, label: &str, value: String| {
+        out.push_str(&format!("  {label:<12} {value}\n"));
+    };
+    line(
+        &mut out,
+        "Endpoint",
+        endpoint.unwrap_or("(no API)").to_string(),
+    );
+    for (label, f) in [
+        ("Server", &preview.server),
+        ("Authorizer", &preview.authorizer),
+    ] {
+        let value = match f {
+            Some(f) => format!(
+                "{} MB / {} s, code {}, last modified {}",
+                f.memory_mb.map_or("?".into(), |m| m.to_string()),
+                f.timeout_s.map_or("?".into(), |t| t.to_string()),
+                short_sha(&f.code_sha256),
+                f.last_modified.as_deref().unwrap_or("?")
+            ),
+            None => "(missing)".to_string(),
+        };
+        line(&mut out, label, value);
+    }
+    line(
+        &mut out,
+        "Auth cache",
+        match preview.api_authorizer.as_ref().and_then(|a| a.ttl_s) {
+            Some(ttl) => format!("{ttl} s per key"),
+            None => "(no authorizer)".to_string(),
+        },
+    );
+    let key = match (&preview.secret, keys.current_created) {
+        (None, _) => "(no secret)".to_string(),
+        (Some(s), _) if s.scheduled_for_deletion => {
+            "secret scheduled for deletion (`mcpctl deploy` restores it)".to_string()
+        }
+        (Some(_), Some(created)) => {
+            let mut v = format!(
+                "current key created {} ({} ago)",
+                iso8601(created),
+                age(now - created)
+            );
+            if keys.previous_created.is_some() {
+                v.push_str("; the previous key still works until `mcpctl rotate-key --finalize`");
+            }
+            v
+        }
+        (Some(_), None) => "(no current version)".to_string(),
+    };
+    line(&mut out, "API key", key);
+    let drift: Vec<Planned> = preview
+        .changes
+        .iter()
+        .filter(|c| c.is_change())
+        .cloned()
+        .collect();
+    if drift.is_empty() {
+        out.push_str(&format!("In sync with {}.\n", cli.config.display()));
+    } else {
+        out.push_str(&format!(
+            "Drift from {} (`mcpctl deploy` fixes it):\n",
+            cli.config.display()
+        ));
+        out.push_str(&plan::render(&drift));
+    }
+    out
+}
+
+fn short_sha(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// `3d 4h`, `5h 2m`, `42s`: enough to tell a fresh key from a stale one.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {}s", s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// UTC `YYYY-MM-DDTHH:MM:SSZ` without a date crate (days-from-civil, Howard Hinnant's method).
+pub fn iso8601(epoch_s: i64) -> String {
+    let days = epoch_s.div_euclid(86_400);
+    let rem = epoch_s.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_ages_read_well() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_798_761_599), "2026-12-31T23:59:59Z");
+        assert_eq!(age(42), "42s");
+        assert_eq!(age(3 * 60 + 5), "3m 5s");
+        assert_eq!(age(5 * 3600 + 120), "5h 2m");
+        assert_eq!(age(3 * 86_400 + 4 * 3600), "3d 4h");
+        assert_eq!(age(-5), "0s");
+    }
+}
