@@ -58,6 +58,8 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// What is deployed (endpoint, functions, auth cache, key age) and its drift from deploy.toml.
     Status(commands::status::Args),
+    /// Print a function's CloudWatch logs (server or authorizer); --follow keeps printing.
+    Logs(commands::logs::Args),
     /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.
     Config(commands::config::Args),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.

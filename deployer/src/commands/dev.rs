@@ -293,7 +293,8 @@ fn print_json_banner(target: &Target<'_>, state: &LocalState) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_stop_signal() {
+/// Ctrl-C or SIGTERM (also what ends `mcpctl logs --follow`).
+pub(super) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -4,6 +4,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod dev;
 pub mod invoke;
+pub mod logs;
 pub mod plan;
 pub mod rotate_key;
 pub mod status;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(ref args) => dev::run(&cli, args).await,
         Command::Plan(ref args) => plan::run(&cli, args).await,
         Command::Status(ref args) => status::run(&cli, args).await,
+        Command::Logs(ref args) => logs::run(&cli, args).await,
         Command::Config(ref args) => config::run(&cli, args).await,
         Command::Completions(ref args) => completions::completions(args),
         Command::Man(ref args) => completions::man(args),

@@ -48,6 +48,13 @@ impl Project {
     }
 
     pub fn mcpctl_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        cmd.output().expect("mcpctl runs")
+    }
+
+    /// The `mcpctl ARGS` command, not yet run (for commands that keep running, like `--follow`).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(mcpctl_binary());
         cmd.args(args).current_dir(&self.dir);
         for var in [
@@ -59,8 +66,7 @@ impl Project {
             cmd.env_remove(var);
         }
         cmd.envs(self.moto.env());
-        cmd.envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        cmd.output().expect("mcpctl runs")
+        cmd
     }
 
     /// `deploy --prebuilt DIR -o json`, asserting success; returns the summary.
