@@ -12,7 +12,11 @@ const SUBCOMMANDS: &[&str] = &[
     "invoke",
     "dev",
     "config",
+    "plan",
+    "status",
+    "logs",
     "completions",
+    "man",
 ];
 
 #[test]

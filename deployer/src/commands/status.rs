@@ -209,6 +209,8 @@ pub fn age(secs: i64) -> String {
         format!("{d}d {h}h")
     } else if h > 0 {
         format!("{h}h {m}m")
+    } else if m > 0 && s % 60 == 0 {
+        format!("{m}m")
     } else if m > 0 {
         format!("{m}m {}s", s % 60)
     } else {
@@ -248,6 +250,7 @@ mod tests {
         assert_eq!(iso8601(1_798_761_599), "2026-12-31T23:59:59Z");
         assert_eq!(age(42), "42s");
         assert_eq!(age(3 * 60 + 5), "3m 5s");
+        assert_eq!(age(600), "10m");
         assert_eq!(age(5 * 3600 + 120), "5h 2m");
         assert_eq!(age(3 * 86_400 + 4 * 3600), "3d 4h");
         assert_eq!(age(-5), "0s");
