@@ -31,8 +31,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta,
-    Implementation, JsonRpcMessage, ProtocolVersion, RequestId, ServerJsonRpcMessage,
+    CallToolRequest, CallToolRequestParams, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
+    ClientRequest, GetExtensions, GetMeta, Implementation, ProtocolVersion, RequestId,
+    ServerJsonRpcMessage,
 };
 use rmcp::service::{serve_directly, Peer, RequestContext};
 use rmcp::{RoleServer, Service};
@@ -110,6 +111,11 @@ struct PlainParams<'a> {
     arguments: Option<IgnoredAny>,
 }
 
+#[derive(Deserialize)]
+struct CallBody {
+    params: CallToolRequestParams,
+}
+
 /// A `tools/call` parsed by rmcp's own types, ready to run.
 pub struct PreparedCall {
     request: ClientRequest,
@@ -121,6 +127,10 @@ pub struct PreparedCall {
 impl Plain {
     /// `Some` when `body` and `headers` make a plain `tools/list` or `tools/call`.
     pub fn recognize(body: &[u8], headers: &HeaderMap) -> Option<Self> {
+        // serde reads a struct from a JSON array too; a JSON-RPC request is an object.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
         let request: PlainBody = serde_json::from_slice(body).ok()?;
         if request.jsonrpc != "2.0" {
             return None;
@@ -177,7 +187,7 @@ impl FastPath {
         Some(answer.response(body))
     }
 
-    /// A plain `tools/call` whose key rmcp has already accepted, parsed as rmcp parses it.
+    /// A plain `tools/call` whose key rmcp has already accepted, typed as rmcp types it.
     pub fn prepare_call(&self, plain: &Plain, body: &[u8]) -> Option<PreparedCall> {
         let (answer, peer) = {
             let entries = self.entries.read().ok()?;
@@ -188,17 +198,13 @@ impl FastPath {
                 .as_ref()?;
             (answer.clone(), peer.clone())
         };
-        // Parsed as rmcp's transport parses it, so the typed request is what rmcp would dispatch.
-        let message: ClientJsonRpcMessage = serde_json::from_slice(body).ok()?;
-        let JsonRpcMessage::Request(request) = message else {
-            return None;
-        };
-        if !matches!(request.request, ClientRequest::CallToolRequest(_)) {
-            return None;
-        }
+        // `recognize` has checked the envelope (jsonrpc, id, method, no `_meta` or task), so
+        // the typed request is rmcp's own params type with nothing beside it: what rmcp's
+        // message parser builds, without its trial-and-error over every message kind.
+        let CallBody { params } = serde_json::from_slice(body).ok()?;
         Some(PreparedCall {
-            id: request.id,
-            request: request.request,
+            id: plain.id.clone(),
+            request: ClientRequest::CallToolRequest(CallToolRequest::new(params)),
             answer,
             peer,
         })
@@ -559,6 +565,7 @@ mod tests {
             Some(Method::ToolsCall)
         );
         assert_eq!(recognized(&call("1", "not_quiet", "{}"), &headers), None);
+        assert_eq!(recognized(r#"["2.0", 1, "tools/list"]"#, &headers), None);
         assert_eq!(
             recognized(
                 r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
