@@ -3,6 +3,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use common::{assert_success, stderr, stdout, Project};
 use mcpctl_testkit::REGION;
@@ -442,5 +444,56 @@ async fn destroy_fails_and_lists_what_is_still_tagged_with_the_stack() {
     assert!(
         err.contains("left resources of stack life behind: function life-extra"),
         "{err}"
+    );
+}
+
+/// On a terminal, destroy asks for the stack name; a wrong answer deletes nothing. util-linux's
+/// `script` provides the terminal.
+#[test]
+fn destroy_on_a_terminal_asks_for_the_stack_name() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    let destroy = |answer: &str| {
+        let cmd = format!("{} destroy", env!("CARGO_BIN_EXE_mcpctl"));
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(&p.dir)
+            .envs(p.moto.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = destroy("nope");
+    assert!(!refused.status.success());
+    assert!(
+        stdout(&refused).contains("not confirmed: nothing was deleted"),
+        "{}",
+        stdout(&refused)
+    );
+    assert_eq!(
+        p.deploy_json()["mutating_calls"],
+        0,
+        "a refused destroy deleted something"
+    );
+
+    let confirmed = destroy("life");
+    assert!(confirmed.status.success(), "{}", stdout(&confirmed));
+    assert!(
+        stdout(&confirmed).contains("Destroyed life"),
+        "{}",
+        stdout(&confirmed)
     );
 }
