@@ -85,12 +85,23 @@ fn init_logging() {
         .filter_map(|name| std::env::var(name).ok())
         .find_map(|value| parse_level(&value))
         .unwrap_or(Level::INFO);
+    use tracing_subscriber::prelude::*;
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(false)
         .without_time()
         .with_target(false)
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            !logs_raw_event(meta)
+        }))
         .init();
+}
+
+/// lambda_runtime logs each raw invocation event at TRACE, and an authorizer event carries the
+/// caller's API key in its headers: that line is never written, whatever the level.
+fn logs_raw_event(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() == Level::TRACE && meta.target().starts_with("lambda_runtime")
 }
 
 fn parse_level(value: &str) -> Option<Level> {

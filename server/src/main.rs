@@ -33,12 +33,24 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    use tracing_subscriber::prelude::*;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .without_time()
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            !logs_raw_event(meta)
+        }))
         .init();
+}
+
+/// lambda_runtime logs each raw invocation event at TRACE, and behind API Gateway the event
+/// carries every request header, the caller's x-api-key included: that line is never written,
+/// whatever RUST_LOG says.
+fn logs_raw_event(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() == tracing::Level::TRACE && meta.target().starts_with("lambda_runtime")
 }
 
 /// Lambda runs one request at a time per instance: a single-threaded runtime is all it can use
