@@ -78,10 +78,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(url.clone()).custom_headers(headers),
     );
-    let client = ()
-        .serve(transport)
-        .await
-        .map_err(|e| anyhow!("cannot initialize an MCP session with {url}: {e}"))?;
+    let client = ().serve(transport).await.map_err(|e| anyhow!(explain(&url, &e.to_string())))?;
     let result: Result<(Value, bool)> = async {
         match request {
             Request::Initialize => {
@@ -119,6 +116,28 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         bail!("the tool reported an error");
     }
     Ok(())
+}
+
+/// One readable line for a failed session start; rmcp's message names its transport types.
+fn explain(url: &str, error: &str) -> String {
+    let status = error
+        .split("HTTP ")
+        .nth(1)
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(401) => format!("{url} wants an API key (HTTP 401): pass --api-key or use the stack's key"),
+        Some(403) => format!(
+            "{url} refused the API key (HTTP 403): a finalized rotation may have dropped it; `mcpctl deploy --show-key` prints the current one"
+        ),
+        Some(404) => format!("no MCP endpoint at {url} (HTTP 404): check the URL and the stage"),
+        Some(code) => format!("{url} answered HTTP {code} to initialize"),
+        None => {
+            // Keep the cause, drop rmcp's type names.
+            let cause = error.rsplit("error: ").next().unwrap_or(error).trim();
+            format!("cannot initialize an MCP session with {url}: {cause}")
+        }
+    }
 }
 
 /// The endpoint and the key to send.
@@ -252,6 +271,24 @@ mod tests {
         assert!(e.contains("JSON object"), "{e}");
         assert!(parse_request(&args("tools/call", None, None)).is_err());
         assert!(parse_request(&args("ping", None, None)).is_err());
+    }
+
+    #[test]
+    fn session_errors_are_explained_in_one_line() {
+        let rmcp = "Send message error Transport [rmcp::transport::worker::WorkerTransport<X>] error: unexpected server response: HTTP 403 Forbidden: {}, when send initialize request";
+        let e = explain("https://h/mcp", rmcp);
+        assert!(e.contains("refused the API key (HTTP 403)"), "{e}");
+        assert!(!e.contains("rmcp::"), "{e}");
+        assert!(explain("u", "... HTTP 401 Unauthorized").contains("--api-key"));
+        assert!(explain("u", "... HTTP 404 Not Found").contains("no MCP endpoint"));
+        let e = explain(
+            "u",
+            "Transport [rmcp::X<Y>] error: error sending request: connection refused",
+        );
+        assert_eq!(
+            e,
+            "cannot initialize an MCP session with u: error sending request: connection refused"
+        );
     }
 
     #[test]
