@@ -12,6 +12,9 @@ region = "us-east-1"
 
 [server]
 memory_mb = 256
+
+[stages.prod]
+server_memory_mb = 1024
 "#;
 
 fn plan_json(p: &Project, extra: &[&str]) -> Value {
@@ -130,4 +133,27 @@ async fn plan_shows_creates_then_nothing_then_exactly_the_edit() {
     let changed = common::changed_steps(&summary);
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].0, "function plandemo-server");
+
+    // Another stage is another stack: all of it still to create.
+    let v = plan_json(&p, &["--stage", "prod"]);
+    assert_eq!(v["stack"], "plandemo-prod");
+    assert!(actions(&v, "update").is_empty(), "{v:#}");
+    assert!(actions(&v, "create").contains(&"function plandemo-prod-server".to_string()));
+
+    // After destroy the secret waits for deletion: plan says deploy restores it.
+    assert_success(&p.mcpctl(&["destroy", "--yes"]));
+    let v = plan_json(&p, &[]);
+    let secret = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "secret plandemo/api-key")
+        .unwrap()
+        .clone();
+    assert_eq!(secret["action"], "update", "{v:#}");
+    assert_eq!(
+        secret["fields"],
+        serde_json::json!(["restored from scheduled deletion"])
+    );
+    assert!(actions(&v, "create").contains(&"function plandemo-server".to_string()));
 }

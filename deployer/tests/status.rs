@@ -123,4 +123,11 @@ async fn status_reports_the_deployment_key_age_and_drift() {
     let text = stdout(&p.mcpctl(&["status"]));
     assert!(text.contains("Drift from"), "{text}");
     assert!(text.contains("update (cache ttl)"), "{text}");
+
+    // Destroyed: only the secret waits for deletion, which is not a deployment.
+    assert_success(&p.mcpctl(&["destroy", "--yes"]));
+    let v = status_json(&p);
+    assert_eq!(v["deployed"], false, "{v:#}");
+    assert_eq!(v["api_key"]["scheduled_for_deletion"], true);
+    assert!(stdout(&p.mcpctl(&["status"])).contains("not deployed"));
 }

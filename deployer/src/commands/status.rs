@@ -67,10 +67,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
         .api
         .as_ref()
         .map(|a| super::endpoint_url(&a.endpoint, &config.api.stage));
-    let deployed = preview.api.is_some()
-        || preview.server.is_some()
-        || preview.authorizer.is_some()
-        || preview.secret.is_some();
+    let deployed = is_deployed(&preview);
     let drift: Vec<&Planned> = preview.changes.iter().filter(|c| c.is_change()).collect();
 
     match cli.output {
@@ -105,6 +102,17 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
     }
 }
 
+/// Anything of the stack exists, other than a secret `destroy` left scheduled for deletion.
+fn is_deployed(preview: &Preview) -> bool {
+    preview.api.is_some()
+        || preview.server.is_some()
+        || preview.authorizer.is_some()
+        || preview
+            .secret
+            .as_ref()
+            .is_some_and(|s| !s.scheduled_for_deletion)
+}
+
 fn function_json(f: &FunctionState) -> Value {
     json!({
         "arn": f.arn,
@@ -124,7 +132,7 @@ fn render(
     now: i64,
 ) -> String {
     let mut out = format!("Stack {} in {}\n", config.name, config.region);
-    if endpoint.is_none() && preview.server.is_none() && preview.secret.is_none() {
+    if !is_deployed(preview) {
         out.push_str("  not deployed: `mcpctl deploy` creates it (`mcpctl plan` shows what)\n");
         return out;
     }
