@@ -5,6 +5,7 @@ pub mod config;
 pub mod env;
 pub mod names;
 pub mod routes;
+pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use names::StackNames;
