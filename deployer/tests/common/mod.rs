@@ -3,12 +3,14 @@
 //! what it made.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, Region};
 use mcpctl_testkit::{MotoServer, REGION};
+use serde_json::{json, Value};
 
 pub struct Project {
     pub moto: MotoServer,
@@ -148,4 +150,131 @@ pub fn changed_steps(summary: &serde_json::Value) -> Vec<(String, serde_json::Va
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Everything moto holds for the stack, with generated ids replaced, so two deploys compare.
+pub async fn snapshot(p: &Project) -> Value {
+    let sdk = p.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let mut s = BTreeMap::new();
+
+    let listed = secrets.list_secrets().send().await.unwrap();
+    let names: Vec<_> = listed
+        .secret_list()
+        .iter()
+        .map(|x| x.name().unwrap().to_string())
+        .collect();
+    s.insert("secrets", json!(names));
+
+    let mut fns = BTreeMap::new();
+    for f in lambda.list_functions().send().await.unwrap().functions() {
+        let mut env: BTreeMap<String, String> = f
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if env.contains_key("API_KEY_SECRET_ID") {
+            env.insert("API_KEY_SECRET_ID".into(), "<secret arn>".into());
+        }
+        let policy = lambda
+            .get_policy()
+            .function_name(f.function_name().unwrap())
+            .send()
+            .await;
+        let statements = policy
+            .ok()
+            .and_then(|p| p.policy().map(str::to_string))
+            .map(|p| {
+                serde_json::from_str::<Value>(&p).unwrap()["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .unwrap_or(0);
+        fns.insert(
+            f.function_name().unwrap().to_string(),
+            json!({
+                "runtime": f.runtime().map(|r| r.as_str().to_string()),
+                "memory": f.memory_size(),
+                "timeout": f.timeout(),
+                "role": f.role(),
+                "sha": f.code_sha256(),
+                "env": env,
+                "permissions": statements,
+            }),
+        );
+    }
+    s.insert("functions", json!(fns));
+
+    let roles = iam.list_roles().send().await.unwrap();
+    let mut role_state = BTreeMap::new();
+    for r in roles.roles() {
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        let inline = iam
+            .list_role_policies()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        let attached: Vec<_> = attached
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect();
+        role_state.insert(
+            r.role_name().to_string(),
+            json!({"attached": attached, "inline": inline.policy_names()}),
+        );
+    }
+    s.insert("roles", json!(role_state));
+
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    let groups: Vec<_> = groups
+        .log_groups()
+        .iter()
+        .map(|g| json!([g.log_group_name(), g.retention_in_days()]))
+        .collect();
+    s.insert("log_groups", json!(groups));
+
+    let mut apis = Vec::new();
+    for api in apigw.get_apis().send().await.unwrap().items() {
+        let id = api.api_id().unwrap();
+        let integrations = apigw.get_integrations().api_id(id).send().await.unwrap();
+        let routes = apigw.get_routes().api_id(id).send().await.unwrap();
+        let mut route_keys: Vec<_> = routes
+            .items()
+            .iter()
+            .map(|r| r.route_key().unwrap().to_string())
+            .collect();
+        route_keys.sort();
+        let authorizers: std::collections::BTreeSet<_> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.authorizer_id())
+            .collect();
+        let stages = apigw.get_stages().api_id(id).send().await.unwrap();
+        let stages: Vec<_> = stages
+            .items()
+            .iter()
+            .map(|s| json!([s.stage_name(), s.auto_deploy()]))
+            .collect();
+        apis.push(json!({
+            "name": api.name(),
+            "integrations": integrations.items().len(),
+            "routes": route_keys,
+            "route_authorizers": authorizers.len(),
+            "stages": stages,
+        }));
+    }
+    s.insert("apis", json!(apis));
+    json!(s)
 }

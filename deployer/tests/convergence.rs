@@ -1,0 +1,171 @@
+//! Interrupted and concurrent runs end where a clean run ends (against moto_server):
+//! destroy cut after every one of its steps and rerun leaves exactly what a clean destroy
+//! leaves, and two `mcpctl deploy` processes racing on one stack leave one stack, not two.
+//! (deploy cut after every step is in lifecycle.rs.)
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{assert_success, snapshot, stderr, Project};
+use serde_json::Value;
+
+const CONFIG: &str = "name = \"conv\"\nregion = \"us-east-1\"\n";
+
+async fn secret_is_scheduled_for_deletion(p: &Project) -> bool {
+    let sdk = p.sdk().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .describe_secret()
+        .secret_id("conv/api-key")
+        .send()
+        .await
+        .map(|s| s.deleted_date().is_some())
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_destroy_converges_on_rerun_after_every_step() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    let clean = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&clean);
+    let clean: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    let steps = clean["resources"].as_array().unwrap().len();
+    assert!(steps >= 8, "{clean}");
+    let expected = snapshot(&p).await;
+    assert!(secret_is_scheduled_for_deletion(&p).await);
+
+    let mut converged = 0;
+    for k in 1..=steps {
+        p.moto.reset();
+        p.deploy_json();
+        let k_str = k.to_string();
+        let cut = p.mcpctl_env(
+            &["destroy", "--yes"],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(
+            !cut.status.success(),
+            "step {k}: the injected failure did not stop destroy"
+        );
+        assert!(
+            stderr(&cut).contains(&format!("stopped after step {k}")),
+            "{}",
+            stderr(&cut)
+        );
+        let rerun = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+        assert_success(&rerun);
+        let rerun: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        assert_eq!(rerun["left_behind"], serde_json::json!([]), "step {k}");
+        assert_eq!(
+            snapshot(&p).await,
+            expected,
+            "after a cut at step {k} and a rerun"
+        );
+        assert!(
+            secret_is_scheduled_for_deletion(&p).await,
+            "step {k}: the secret is not scheduled for deletion"
+        );
+        let third = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+        assert_success(&third);
+        let third: Value = serde_json::from_slice(&third.stdout).unwrap();
+        assert_eq!(third["mutating_calls"], 0, "step {k}: {third}");
+        converged += 1;
+    }
+    eprintln!("destroy interrupted after each step and rerun: {converged}/{steps} converged");
+}
+
+/// How many of each resource moto holds: a duplicate shows as a count above one.
+fn counts(s: &Value) -> Vec<(String, usize)> {
+    ["secrets", "functions", "roles", "log_groups", "apis"]
+        .iter()
+        .map(|k| {
+            let n = match &s[*k] {
+                Value::Array(a) => a.len(),
+                Value::Object(o) => o.len(),
+                _ => 0,
+            };
+            (k.to_string(), n)
+        })
+        .collect()
+}
+
+// Two deploys that start about a second apart can both pass the name-unique secret and roles ("unchanged")
+// and then both create an HTTP API: API names are not unique in API Gateway, and deploy has no
+// lock or post-create check yet. Run with `--ignored` to measure.
+#[ignore = "known bug (issue 6): concurrent deploys can create two APIs of one stack"]
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_deploys_of_one_stack_leave_one_stack() {
+    let p = Project::new(CONFIG);
+    let prebuilt = p.prebuilt();
+    let deploy = ["deploy", "--prebuilt", prebuilt.to_str().unwrap()];
+    p.deploy_json();
+    let expected = snapshot(&p).await;
+
+    const ROUNDS: usize = 16;
+    let mut clean = 0;
+    let mut duplicates = Vec::new();
+    for round in 1..=ROUNDS {
+        p.moto.reset();
+        // The second starts a little later each round, so the two meet at different steps.
+        let stagger = Duration::from_millis(150 * (round as u64 - 1));
+        let racers: Vec<_> = [Duration::ZERO, stagger]
+            .iter()
+            .map(|delay| {
+                std::thread::sleep(*delay);
+                p.command(&deploy)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("mcpctl starts")
+            })
+            .collect();
+        let outs: Vec<_> = racers
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        // Either both succeed, or the loser says in one line why it stopped.
+        for out in &outs {
+            if !out.status.success() {
+                let err = stderr(out);
+                assert_eq!(
+                    err.lines().filter(|l| l.starts_with("error")).count(),
+                    1,
+                    "round {round}: {err}"
+                );
+                assert!(!err.contains("panicked"), "round {round}: {err}");
+            }
+        }
+        assert!(
+            outs.iter().any(|o| o.status.success()),
+            "round {round}: neither deploy succeeded:\n{}\n{}",
+            stderr(&outs[0]),
+            stderr(&outs[1])
+        );
+        let failed: Vec<String> = outs
+            .iter()
+            .filter(|o| !o.status.success())
+            .map(|o| stderr(o).trim_end().to_string())
+            .collect();
+        eprintln!(
+            "round {round}: {} of 2 succeeded {failed:?}",
+            2 - failed.len()
+        );
+        let after = snapshot(&p).await;
+        if counts(&after) != counts(&expected) {
+            duplicates.push(format!("round {round} ({failed:?}): {:?}", counts(&after)));
+            continue;
+        }
+        // A rerun converges to exactly the clean deploy.
+        let rerun = p.deploy_json();
+        assert_eq!(snapshot(&p).await, expected, "round {round}: {rerun}");
+        clean += 1;
+    }
+    eprintln!("concurrent deploys: {clean}/{ROUNDS} rounds left exactly one stack");
+    assert!(
+        duplicates.is_empty(),
+        "{clean}/{ROUNDS} rounds left one stack; duplicates in:\n{}",
+        duplicates.join("\n")
+    );
+}
