@@ -157,3 +157,35 @@ async fn plan_shows_creates_then_nothing_then_exactly_the_edit() {
     );
     assert!(actions(&v, "create").contains(&"function plandemo-server".to_string()));
 }
+
+/// The changes plan lists are exactly the steps deploy then changes, from every partial state an
+/// interrupted deploy can leave (ids and ARNs of missing resources are predicted, not guessed).
+#[test]
+fn plan_predicts_deploy_after_an_interruption_at_every_step() {
+    let p = Project::new(CONFIG);
+    let prebuilt = p.prebuilt();
+    let prebuilt = prebuilt.to_str().unwrap();
+    let full = p.deploy_json();
+    let steps = full["resources"].as_array().unwrap().len();
+    assert!(steps >= 15, "{full:#}");
+    for k in 1..steps {
+        p.moto.reset();
+        let k_str = k.to_string();
+        let out = p.mcpctl_env(
+            &["deploy", "--prebuilt", prebuilt, "-o", "json"],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(!out.status.success(), "deploy was to stop after step {k}");
+        let v = plan_json(&p, &["--prebuilt", prebuilt]);
+        let mut planned: Vec<String> = actions(&v, "create");
+        planned.extend(actions(&v, "update"));
+        planned.sort();
+        let summary = p.deploy_json();
+        let mut changed: Vec<String> = common::changed_steps(&summary)
+            .into_iter()
+            .map(|(step, _)| step)
+            .collect();
+        changed.sort();
+        assert_eq!(planned, changed, "after stopping at step {k}: plan {v:#}");
+    }
+}
