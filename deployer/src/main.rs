@@ -61,6 +61,9 @@ pub enum Command {
     /// Print a function's CloudWatch logs (server or authorizer); --follow keeps printing.
     Logs(commands::logs::Args),
     /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.
+    ///
+    /// The output contains the API key (as the x-api-key header): printing it is the point of
+    /// this command. Keep files written from it out of version control.
     Config(commands::config::Args),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
     Completions(commands::completions::CompletionsArgs),

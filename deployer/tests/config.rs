@@ -11,6 +11,9 @@ use serde_json::Value;
 const CONFIG: &str = r#"
 name = "cfgdemo"
 region = "us-east-1"
+
+[stages.prod]
+server_memory_mb = 512
 "#;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,6 +82,15 @@ async fn deployed_snippets_carry_the_endpoint_and_current_key() {
     assert_eq!(
         cursor["mcpServers"]["cfgdemo"]["headers"]["x-api-key"],
         new_key.as_str()
+    );
+
+    // Another stage is another stack, not deployed yet.
+    let out = p.mcpctl(&["--stage", "prod", "config", "cursor"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cfgdemo-prod is not deployed"),
+        "{}",
+        stderr(&out)
     );
 
     // -o json wraps the same document.

@@ -34,7 +34,6 @@ impl From<ClientName> for Client {
     }
 }
 
-/// Prints the snippet WITH the API key in it (x-api-key header): treat the output as a secret.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The client to configure.
