@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{assert_success, changed_steps, stderr, stdout, Project};
+use common::{assert_success, changed_steps, policy, stderr, stdout, Project};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -29,31 +29,6 @@ throttling_rate = 80.0
 [tags]
 team = "platform"
 "#;
-
-fn policy(doc: &str) -> Value {
-    serde_json::from_str(doc).unwrap_or_else(|_| {
-        // IAM URL-encodes policy documents.
-        let decoded: String = {
-            let b = doc.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < b.len() {
-                if b[i] == b'%' {
-                    out.push(
-                        u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16)
-                            .unwrap(),
-                    );
-                    i += 3;
-                } else {
-                    out.push(b[i]);
-                    i += 1;
-                }
-            }
-            String::from_utf8(out).unwrap()
-        };
-        serde_json::from_str(&decoded).unwrap()
-    })
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_creates_every_resource_with_the_expected_configuration() {

@@ -278,3 +278,29 @@ pub async fn snapshot(p: &Project) -> Value {
     s.insert("apis", json!(apis));
     json!(s)
 }
+
+/// A policy document as IAM returns it (URL-encoded) or as Lambda returns it (plain JSON).
+pub fn policy(doc: &str) -> Value {
+    serde_json::from_str(doc).unwrap_or_else(|_| {
+        // IAM URL-encodes policy documents.
+        let decoded: String = {
+            let b = doc.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    out.push(
+                        u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16)
+                            .unwrap(),
+                    );
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        };
+        serde_json::from_str(&decoded).unwrap()
+    })
+}
