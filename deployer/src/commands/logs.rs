@@ -108,11 +108,7 @@ async fn fetch(
 }
 
 fn print_event(output: Output, e: &Event) {
-    let time = format!(
-        "{}.{:03}Z",
-        super::status::iso8601(e.timestamp_ms.div_euclid(1000)).trim_end_matches('Z'),
-        e.timestamp_ms.rem_euclid(1000)
-    );
+    let time = mcpctl_stack::time::rfc3339_millis(e.timestamp_ms);
     match output {
         Output::Json => println!(
             "{}",

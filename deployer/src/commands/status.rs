@@ -84,7 +84,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
             "api_key": {
                 "secret_id": ctx.names.secret(),
                 "scheduled_for_deletion": preview.secret.as_ref().map(|s| s.scheduled_for_deletion),
-                "current_created": keys.current_created.map(iso8601),
+                "current_created": keys.current_created.map(mcpctl_stack::time::rfc3339),
                 "current_age_s": keys.current_created.map(|c| now - c),
                 "previous_still_valid": keys.previous_created.is_some(),
             },
@@ -176,7 +176,7 @@ fn render(
         (Some(_), Some(created)) => {
             let mut v = format!(
                 "current key created {} ({} ago)",
-                iso8601(created),
+                mcpctl_stack::time::rfc3339(created),
                 age(now - created)
             );
             if keys.previous_created.is_some() {
@@ -226,36 +226,12 @@ pub fn age(secs: i64) -> String {
     }
 }
 
-/// UTC `YYYY-MM-DDTHH:MM:SSZ` without a date crate (days-from-civil, Howard Hinnant's method).
-pub fn iso8601(epoch_s: i64) -> String {
-    let days = epoch_s.div_euclid(86_400);
-    let rem = epoch_s.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_ages_read_well() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_798_761_599), "2026-12-31T23:59:59Z");
+    fn ages_read_well() {
         assert_eq!(age(42), "42s");
         assert_eq!(age(3 * 60 + 5), "3m 5s");
         assert_eq!(age(600), "10m");
