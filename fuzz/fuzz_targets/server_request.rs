@@ -1,5 +1,6 @@
 //! Arbitrary HTTP requests through the server's complete router, as the local server and the
-//! Lambda build assemble it: never a panic, never a 5xx, and a body labelled JSON is JSON.
+//! Lambda build assemble it: never a panic, never a 5xx, a body labelled JSON is JSON, and the
+//! fast path for plain requests answers exactly as rmcp alone does.
 //!
 //! Input layout (so seeds can be written by hand, see fuzz/README.md):
 //!   byte 0: mode (local / Lambda / Lambda with an origin allow-list)
@@ -13,8 +14,8 @@
 
 use std::sync::OnceLock;
 
-use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, Method, Request};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use libfuzzer_sys::fuzz_target;
 use mcpctl_server::{lambda, router, HttpOptions};
@@ -97,30 +98,54 @@ const HEADERS: &[(&str, &[&str])] = &[
     ),
 ];
 
-struct Apps {
-    runtime: tokio::runtime::Runtime,
-    local: Router,
-    lambda: Router,
-    lambda_with_origins: Router,
+/// One mode's router as it ships (with the fast path for plain requests) and the same router
+/// with rmcp alone, which the shipped one must match answer for answer.
+struct Pair {
+    shipped: Router,
+    rmcp_only: Router,
 }
 
-/// Built once: the routers are stateless (no MCP sessions), so reusing them between inputs
-/// cannot hide a bug behind state left by an earlier input.
+struct Apps {
+    runtime: tokio::runtime::Runtime,
+    modes: [Pair; 3],
+}
+
+/// Built once and reused for every input, as a warm Lambda or a long-running local server
+/// reuses them: the fast path's remembered keys and cached tools/list are state an earlier
+/// input can leave for a later one, and the comparison with rmcp alone catches any that leaks.
 fn apps() -> &'static Apps {
     static APPS: OnceLock<Apps> = OnceLock::new();
     APPS.get_or_init(|| {
-        let lambda_app = |origins: Option<Vec<String>>| {
-            router(HttpOptions::lambda(origins))
-                .layer(axum::middleware::from_fn(lambda::limit_response_size))
+        let pair = |options: HttpOptions, lambda_mode: bool| {
+            let build = |fast_path: bool| {
+                let app = router(HttpOptions {
+                    fast_path,
+                    ..options.clone()
+                });
+                if lambda_mode {
+                    app.layer(axum::middleware::from_fn(lambda::limit_response_size))
+                } else {
+                    app
+                }
+            };
+            Pair {
+                shipped: build(true),
+                rmcp_only: build(false),
+            }
         };
         Apps {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("tokio runtime"),
-            local: router(HttpOptions::local(Vec::new())),
-            lambda: lambda_app(None),
-            lambda_with_origins: lambda_app(Some(vec!["https://app.example".into()])),
+            modes: [
+                pair(HttpOptions::local(Vec::new()), false),
+                pair(HttpOptions::lambda(None), true),
+                pair(
+                    HttpOptions::lambda(Some(vec!["https://app.example".into()])),
+                    true,
+                ),
+            ],
         }
     })
 }
@@ -129,24 +154,43 @@ fn pick<'a>(list: &[&'a str], byte: u8) -> &'a str {
     list[usize::from(byte) % list.len()]
 }
 
+struct Answer {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    body: Bytes,
+}
+
+async fn answer(app: &Router, request: Request<Body>) -> Answer {
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
+    let status = response.status();
+    let content_type = response.headers().get("content-type").cloned();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body is readable");
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if data.len() < CONTROL_BYTES {
         return;
     }
     let (control, mut rest) = data.split_at(CONTROL_BYTES);
     let apps = apps();
-    let app = match control[0] % 3 {
-        0 => apps.local.clone(),
-        1 => apps.lambda.clone(),
-        _ => apps.lambda_with_origins.clone(),
-    };
+    let pair = &apps.modes[usize::from(control[0]) % 3];
 
     let method = Method::from_bytes(pick(METHODS, control[1]).as_bytes()).expect("method");
     // A HEAD response keeps the GET response's headers but never has a body.
     let expect_body = method != Method::HEAD;
-    let mut request = Request::builder()
-        .method(method)
-        .uri(pick(PATHS, control[2]));
+    let uri = pick(PATHS, control[2]);
+    let mut headers = Vec::new();
     for (&choice, (name, known)) in control[3..].iter().zip(HEADERS) {
         let choice = usize::from(choice) % (known.len() + 2);
         let value = if choice == 0 {
@@ -166,32 +210,50 @@ fuzz_target!(|data: &[u8]| {
                 Err(_) => continue,
             }
         };
-        request = request.header(HeaderName::from_static(name), value);
+        headers.push((HeaderName::from_static(name), value));
     }
-    let request = request
-        .body(Body::from(rest.to_vec()))
-        .expect("request parts are valid");
+    let body = Bytes::copy_from_slice(rest);
+    let request = || {
+        let mut builder = Request::builder().method(method.clone()).uri(uri);
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Body::from(body.clone()))
+            .expect("request parts are valid")
+    };
 
-    apps.runtime.block_on(async move {
-        let response = app.oneshot(request).await.expect("router is infallible");
-        let status = response.status();
+    apps.runtime.block_on(async {
+        let shipped = answer(&pair.shipped, request()).await;
+        let status = shipped.status;
         assert!(
             !status.is_server_error(),
             "status {status} for a client's request"
         );
-        let json_labelled = response
-            .headers()
-            .get("content-type")
+        let json_labelled = shipped
+            .content_type
+            .as_ref()
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body is readable");
         if json_labelled && expect_body {
             assert!(
-                serde_json::from_slice::<serde_json::Value>(&body).is_ok(),
+                serde_json::from_slice::<serde_json::Value>(&shipped.body).is_ok(),
                 "status {status}: body labelled application/json is not JSON: {}",
-                String::from_utf8_lossy(&body)
+                String::from_utf8_lossy(&shipped.body)
+            );
+        }
+
+        let reference = answer(&pair.rmcp_only, request()).await;
+        assert_eq!(status, reference.status, "fast path and rmcp disagree");
+        assert_eq!(shipped.content_type, reference.content_type);
+        // The status tool reports the time and the uptime, the one answer that may differ.
+        let volatile = shipped.body.windows(8).any(|w| w == b"uptime_s");
+        if !volatile {
+            assert!(
+                shipped.body == reference.body,
+                "fast path and rmcp answer differently:\n{}\n{}",
+                String::from_utf8_lossy(&shipped.body),
+                String::from_utf8_lossy(&reference.body)
             );
         }
     });
