@@ -229,7 +229,19 @@ impl FastPath {
         let mut headers = headers.clone();
         headers.remove(axum::http::header::CONTENT_LENGTH);
         let answer = Answer { status, headers };
-        // Built before taking the lock: it spawns.
+        let known = |entries: &Vec<Entry>| {
+            entries.iter().any(|e| {
+                e.key == plain.key
+                    && match plain.method {
+                        Method::ToolsList => e.tools_list.is_some(),
+                        Method::ToolsCall => e.tools_call.is_some(),
+                    }
+            })
+        };
+        if self.entries.read().map_or(true, |e| known(&e)) {
+            return;
+        }
+        // Built before taking the write lock: it spawns.
         let peer = (plain.method == Method::ToolsCall).then(|| detached_peer(&plain.key));
         let Ok(mut entries) = self.entries.write() else {
             return;
