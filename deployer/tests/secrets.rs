@@ -82,6 +82,11 @@ impl Transcript {
             self.0.len() >= 25 && bytes > 2000,
             "too little was captured"
         );
+        eprintln!(
+            "searched {} outputs ({bytes} bytes) for {} keys: no key where not asked",
+            self.0.len(),
+            keys.len()
+        );
     }
 }
 
