@@ -50,6 +50,8 @@ pub struct ApiState {
     pub endpoint: String,
     pub cors: Option<CorsRules>,
     pub tags: HashMap<String, String>,
+    /// Seconds since the epoch; orders APIs when two deploys raced to create one.
+    pub created_s: i64,
 }
 
 /// The id and base URL (`https://<id>.execute-api.<region>.amazonaws.com`) later steps need.
@@ -126,6 +128,7 @@ pub async fn list(ctx: &Ctx<'_>, name: Option<&str>) -> Result<Vec<ApiState>> {
                     endpoint: api.api_endpoint().unwrap_or_default().to_string(),
                     cors: api.cors_configuration().map(cors_of),
                     tags: api.tags().cloned().unwrap_or_default(),
+                    created_s: api.created_date().map(|d| d.secs()).unwrap_or(i64::MAX),
                 });
             }
         }
@@ -143,7 +146,7 @@ impl Resource for HttpApi {
     type Output = ApiInfo;
 
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
-        Ok(find(ctx).await?.into_iter().next())
+        Ok(oldest(find(ctx).await?))
     }
 
     fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> ApiPlan {
@@ -190,10 +193,11 @@ impl Resource for HttpApi {
                 .send()
                 .await
                 .map_err(aws::err("CreateApi"))?;
-            return Ok(ApiInfo {
+            let created = ApiInfo {
                 id: out.api_id().unwrap_or_default().to_string(),
                 endpoint: out.api_endpoint().unwrap_or_default().to_string(),
-            });
+            };
+            return settle_race(ctx, created).await;
         }
         let Some(cur) = current else {
             anyhow::bail!("planned an update of an API that does not exist");
@@ -233,6 +237,34 @@ impl Resource for HttpApi {
             endpoint: cur.endpoint,
         })
     }
+}
+
+/// API names are not unique in AWS, so two deploys racing on one stack can both create one.
+/// Every deploy keeps the oldest (then the lowest id): all racers agree on it without talking.
+fn oldest(apis: Vec<ApiState>) -> Option<ApiState> {
+    apis.into_iter()
+        .min_by(|a, b| (a.created_s, &a.id).cmp(&(b.created_s, &b.id)))
+}
+
+/// After creating an API: if another deploy's API is older, delete ours and use that one.
+async fn settle_race(ctx: &Ctx<'_>, created: ApiInfo) -> Result<ApiInfo> {
+    let Some(winner) = oldest(find(ctx).await?) else {
+        return Ok(created);
+    };
+    if winner.id == created.id {
+        return Ok(created);
+    }
+    ctx.aws
+        .apigw
+        .delete_api()
+        .api_id(&created.id)
+        .send()
+        .await
+        .map_err(aws::err("DeleteApi"))?;
+    Ok(ApiInfo {
+        id: winner.id,
+        endpoint: winner.endpoint,
+    })
 }
 
 fn to_cors(c: &CorsRules) -> Cors {
