@@ -128,6 +128,9 @@ pub struct Aws {
     pub apigw: aws_sdk_apigatewayv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub calls: CallLog,
+    /// The stack lock's client: its calls are logged apart, as they change no resource.
+    pub lock: aws_sdk_cloudwatchlogs::Client,
+    pub lock_calls: CallLog,
 }
 
 impl fmt::Debug for Aws {
@@ -154,6 +157,7 @@ impl Aws {
         let sdk = loader.load().await;
         check_credentials(&sdk, config.profile.as_deref()).await?;
         let calls = CallLog::default();
+        let lock_calls = CallLog::default();
         Ok(Self {
             region: config.region.clone(),
             secrets: aws_sdk_secretsmanager::Client::from_conf(
@@ -182,6 +186,12 @@ impl Aws {
                     .build(),
             ),
             calls,
+            lock: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
+                    .interceptor(lock_calls.clone())
+                    .build(),
+            ),
+            lock_calls,
         })
     }
 }
@@ -202,6 +212,8 @@ impl Aws {
             apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             calls: CallLog::default(),
+            lock: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            lock_calls: CallLog::default(),
         }
     }
 }

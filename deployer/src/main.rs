@@ -5,6 +5,7 @@ mod aws;
 mod build;
 mod commands;
 mod elf;
+mod lock;
 mod package;
 mod resources;
 mod steps;
@@ -60,6 +61,8 @@ pub enum Command {
     Status(commands::status::Args),
     /// Print a function's CloudWatch logs (server or authorizer); --follow keeps printing.
     Logs(commands::logs::Args),
+    /// Free the stack lock of a deploy or destroy that died on another machine.
+    Unlock(commands::unlock::Args),
     /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.
     ///
     /// The output contains the API key (as the x-api-key header): printing it is the point of

@@ -39,6 +39,10 @@ impl StackNames {
     pub fn ecr_repository(&self) -> String {
         format!("{}-server", self.stack)
     }
+    /// The log group whose existence is the stack lock (see mcpctl's `lock` module).
+    pub fn lock(&self) -> String {
+        format!("/mcpctl/{}/lock", self.stack)
+    }
     pub fn log_group(&self, function: &str) -> String {
         format!("/aws/lambda/{function}")
     }

@@ -1,7 +1,7 @@
 //! `mcpctl deploy`: converge every resource of the stack, in dependency order, each step
 //! read → plan → apply. A second run with nothing changed makes no mutating call.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use mcpctl_stack::config::Package;
@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::aws::Aws;
 use crate::build::{self, Binaries, PREBUILT_ENV};
+use crate::lock;
 use crate::package::{self, LambdaZip};
-use crate::resources::api::HttpApi;
+use crate::resources::api::{ApiInfo, HttpApi};
 use crate::resources::authorizer::ApiAuthorizer;
 use crate::resources::function::Function;
 use crate::resources::iam::Role;
@@ -46,121 +47,18 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let ctx = Ctx::new(&aws, &config);
     let names = &ctx.names;
     let mut steps = Steps::new(cli.output, aws.calls.clone())?;
-
-    let secret_arn = steps
-        .run(
-            format!("secret {}", names.secret()),
-            converge(&Secret, &ctx),
-        )
-        .await?;
-    let server_role = steps
-        .run(
-            format!("role {}", names.server_role()),
-            converge(&Role::server(&ctx), &ctx),
-        )
-        .await?;
-    let authorizer_role = steps
-        .run(
-            format!("role {}", names.authorizer_role()),
-            converge(&Role::authorizer(&ctx, &secret_arn), &ctx),
-        )
-        .await?;
-
     let project_dir = cli
         .config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
-    let binaries = steps
-        .run("build", async {
-            let how = if prebuilt.is_some() {
-                "prebuilt"
-            } else {
-                "built"
-            };
-            let b = match prebuilt {
-                Some(b) => b,
-                None => build::zigbuild(&project_dir).await?,
-            };
-            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
-            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
-        })
-        .await?;
-    let (server_zip, authorizer_zip) = steps.run("package", async { zip_both(&binaries) }).await?;
-
-    let server_fn = names.server_function();
-    let authorizer_fn = names.authorizer_function();
-    for (function, days) in [
-        (&server_fn, config.server.log_retention_days),
-        (&authorizer_fn, config.authorizer.log_retention_days),
-    ] {
-        let group = LogGroup::of_function(&ctx, function, days)?;
-        steps
-            .run(format!("log group {}", group.name), converge(&group, &ctx))
-            .await?;
-    }
-
-    let server = Function::server(&ctx, server_role, server_zip)?;
-    let server_arn = steps
-        .run(format!("function {server_fn}"), converge(&server, &ctx))
-        .await?;
-    let authorizer = Function::authorizer(&ctx, authorizer_role, &secret_arn, authorizer_zip)?;
-    let authorizer_arn = steps
-        .run(
-            format!("function {authorizer_fn}"),
-            converge(&authorizer, &ctx),
-        )
-        .await?;
-
-    let api = steps
-        .run(
-            format!("http api {}", names.api()),
-            converge(&HttpApi::new(&ctx), &ctx),
-        )
-        .await?;
-    let integration = Integration {
-        api_id: api.id.clone(),
-        function_arn: server_arn.clone(),
-    };
-    let integration_id = steps
-        .run(
-            "integration (AWS_PROXY, payload 2.0)",
-            converge(&integration, &ctx),
-        )
-        .await?;
-    let api_authorizer = ApiAuthorizer::new(&ctx, &api.id, &authorizer_arn);
-    let authorizer_id = steps
-        .run(
-            format!("authorizer {}", api_authorizer.name),
-            converge(&api_authorizer, &ctx),
-        )
-        .await?;
-    let routes = Routes {
-        api_id: api.id.clone(),
-        integration_id,
-        authorizer_id: authorizer_id.clone(),
-    };
-    steps.run("routes", converge(&routes, &ctx)).await?;
-    let stage = Stage::new(&ctx, &api.id);
-    steps
-        .run(format!("stage {}", stage.name), converge(&stage, &ctx))
-        .await?;
-    steps
-        .run(
-            format!("permission {server_fn}"),
-            converge(&Permission::server(&ctx, &server_arn, &api.id), &ctx),
-        )
-        .await?;
-    steps
-        .run(
-            format!("permission {authorizer_fn}"),
-            converge(
-                &Permission::authorizer(&ctx, &authorizer_arn, &api.id, &authorizer_id),
-                &ctx,
-            ),
-        )
-        .await?;
+    let api = lock::while_locked(
+        &ctx,
+        "deploy",
+        converge_stack(&ctx, &mut steps, prebuilt, &project_dir),
+    )
+    .await?;
 
     let endpoint = super::endpoint_url(&api.endpoint, &config.api.stage);
     let key = if args.show_key {
@@ -182,6 +80,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "resources": steps.records,
             "mutating_calls": aws.calls.mutating_count(),
             "api_calls": aws.calls.total(),
+            "lock_calls": aws.lock_calls.total(),
             "elapsed_ms": steps.elapsed().as_millis(),
         }))?,
         Output::Text => {
@@ -205,6 +104,124 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every resource in dependency order, each read → plan → apply; returns the HTTP API.
+async fn converge_stack(
+    ctx: &Ctx<'_>,
+    steps: &mut Steps,
+    prebuilt: Option<Binaries>,
+    project_dir: &Path,
+) -> Result<ApiInfo> {
+    let names = &ctx.names;
+    let config = ctx.config;
+    let secret_arn = steps
+        .run(format!("secret {}", names.secret()), converge(&Secret, ctx))
+        .await?;
+    let server_role = steps
+        .run(
+            format!("role {}", names.server_role()),
+            converge(&Role::server(ctx), ctx),
+        )
+        .await?;
+    let authorizer_role = steps
+        .run(
+            format!("role {}", names.authorizer_role()),
+            converge(&Role::authorizer(ctx, &secret_arn), ctx),
+        )
+        .await?;
+
+    let binaries = steps
+        .run("build", async {
+            let how = if prebuilt.is_some() {
+                "prebuilt"
+            } else {
+                "built"
+            };
+            let b = match prebuilt {
+                Some(b) => b,
+                None => build::zigbuild(project_dir).await?,
+            };
+            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
+            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
+        })
+        .await?;
+    let (server_zip, authorizer_zip) = steps.run("package", async { zip_both(&binaries) }).await?;
+
+    let server_fn = names.server_function();
+    let authorizer_fn = names.authorizer_function();
+    for (function, days) in [
+        (&server_fn, config.server.log_retention_days),
+        (&authorizer_fn, config.authorizer.log_retention_days),
+    ] {
+        let group = LogGroup::of_function(ctx, function, days)?;
+        steps
+            .run(format!("log group {}", group.name), converge(&group, ctx))
+            .await?;
+    }
+
+    let server = Function::server(ctx, server_role, server_zip)?;
+    let server_arn = steps
+        .run(format!("function {server_fn}"), converge(&server, ctx))
+        .await?;
+    let authorizer = Function::authorizer(ctx, authorizer_role, &secret_arn, authorizer_zip)?;
+    let authorizer_arn = steps
+        .run(
+            format!("function {authorizer_fn}"),
+            converge(&authorizer, ctx),
+        )
+        .await?;
+
+    let api = steps
+        .run(
+            format!("http api {}", names.api()),
+            converge(&HttpApi::new(ctx), ctx),
+        )
+        .await?;
+    let integration = Integration {
+        api_id: api.id.clone(),
+        function_arn: server_arn.clone(),
+    };
+    let integration_id = steps
+        .run(
+            "integration (AWS_PROXY, payload 2.0)",
+            converge(&integration, ctx),
+        )
+        .await?;
+    let api_authorizer = ApiAuthorizer::new(ctx, &api.id, &authorizer_arn);
+    let authorizer_id = steps
+        .run(
+            format!("authorizer {}", api_authorizer.name),
+            converge(&api_authorizer, ctx),
+        )
+        .await?;
+    let routes = Routes {
+        api_id: api.id.clone(),
+        integration_id,
+        authorizer_id: authorizer_id.clone(),
+    };
+    steps.run("routes", converge(&routes, ctx)).await?;
+    let stage = Stage::new(ctx, &api.id);
+    steps
+        .run(format!("stage {}", stage.name), converge(&stage, ctx))
+        .await?;
+    steps
+        .run(
+            format!("permission {server_fn}"),
+            converge(&Permission::server(ctx, &server_arn, &api.id), ctx),
+        )
+        .await?;
+    steps
+        .run(
+            format!("permission {authorizer_fn}"),
+            converge(
+                &Permission::authorizer(ctx, &authorizer_arn, &api.id, &authorizer_id),
+                ctx,
+            ),
+        )
+        .await?;
+
+    Ok(api)
 }
 
 /// Both deterministic zips; `mcpctl plan --prebuilt` compares their hashes too.

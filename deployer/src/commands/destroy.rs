@@ -10,6 +10,7 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use mcpctl_stack::names::STACK_TAG;
 
 use crate::aws::{self, Aws};
+use crate::lock;
 use crate::resources::{api, function, iam, logs, secret, Ctx};
 use crate::steps::Steps;
 use crate::{Cli, Output};
@@ -36,42 +37,46 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let server_fn = names.server_function();
     let authorizer_fn = names.authorizer_function();
 
-    // The API goes first and takes its stage, routes, authorizer and integration with it;
-    // each function takes its API Gateway permission with it.
-    steps
-        .run(format!("http api {}", names.api()), async {
-            Ok((api::remove(&ctx).await?, ()))
-        })
-        .await?;
-    for f in [&server_fn, &authorizer_fn] {
+    let left = lock::while_locked(&ctx, "destroy", async {
+        // The API goes first and takes its stage, routes, authorizer and integration with it;
+        // each function takes its API Gateway permission with it.
         steps
-            .run(format!("function {f}"), async {
-                Ok((function::remove(&ctx, f).await?, ()))
+            .run(format!("http api {}", names.api()), async {
+                Ok((api::remove(&ctx).await?, ()))
             })
             .await?;
-    }
-    for f in [&server_fn, &authorizer_fn] {
-        let group = names.log_group(f);
+        for f in [&server_fn, &authorizer_fn] {
+            steps
+                .run(format!("function {f}"), async {
+                    Ok((function::remove(&ctx, f).await?, ()))
+                })
+                .await?;
+        }
+        for f in [&server_fn, &authorizer_fn] {
+            let group = names.log_group(f);
+            steps
+                .run(format!("log group {group}"), async {
+                    Ok((logs::remove(&ctx, &group).await?, ()))
+                })
+                .await?;
+        }
+        for role in [names.authorizer_role(), names.server_role()] {
+            steps
+                .run(format!("role {role}"), async {
+                    Ok((iam::remove(&ctx, &role).await?, ()))
+                })
+                .await?;
+        }
         steps
-            .run(format!("log group {group}"), async {
-                Ok((logs::remove(&ctx, &group).await?, ()))
+            .run(format!("secret {}", names.secret()), async {
+                Ok((secret::remove(&ctx, args.force).await?, ()))
             })
             .await?;
-    }
-    for role in [names.authorizer_role(), names.server_role()] {
-        steps
-            .run(format!("role {role}"), async {
-                Ok((iam::remove(&ctx, &role).await?, ()))
-            })
-            .await?;
-    }
-    steps
-        .run(format!("secret {}", names.secret()), async {
-            Ok((secret::remove(&ctx, args.force).await?, ()))
-        })
-        .await?;
 
-    let left = leftovers(&ctx).await?;
+        // Checked while the lock is held: a deploy that starts right after must not count.
+        leftovers(&ctx).await
+    })
+    .await?;
     if cli.output == Output::Json {
         super::print_json(&json!({
             "stack": config.name,
@@ -80,6 +85,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "left_behind": left,
             "mutating_calls": aws.calls.mutating_count(),
             "api_calls": aws.calls.total(),
+            "lock_calls": aws.lock_calls.total(),
             "elapsed_ms": steps.elapsed().as_millis(),
         }))?;
     }

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod plan;
 pub mod rotate_key;
 pub mod status;
+pub mod unlock;
 
 use anyhow::Result;
 use mcpctl_stack::Config;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(ref args) => plan::run(&cli, args).await,
         Command::Status(ref args) => status::run(&cli, args).await,
         Command::Logs(ref args) => logs::run(&cli, args).await,
+        Command::Unlock(ref args) => unlock::run(&cli, args).await,
         Command::Config(ref args) => config::run(&cli, args).await,
         Command::Completions(ref args) => completions::completions(args),
         Command::Man(ref args) => completions::man(args),

@@ -104,19 +104,38 @@ impl Drop for Project {
 
 /// A private link to the `mcpctl` under test: other builds in the same target dir may relink
 /// target/debug/mcpctl while a long test runs, and a link keeps this test's binary in place.
+/// Links live in the target dir (same filesystem, so a link costs nothing) and each process
+/// removes the links of processes that have ended: a stale link would otherwise pin a whole
+/// old debug binary on disk once cargo relinks the original.
 fn mcpctl_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let original = PathBuf::from(env!("CARGO_BIN_EXE_mcpctl"));
-        let dir = std::env::temp_dir().join(format!("mcpctl-bin-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcpctl-bin");
         std::fs::create_dir_all(&dir).unwrap();
-        let private = dir.join("mcpctl");
+        remove_links_of_ended_processes(&dir);
+        let private = dir.join(format!("mcpctl-{}", std::process::id()));
         let _ = std::fs::remove_file(&private);
         if std::fs::hard_link(&original, &private).is_err() {
             std::fs::copy(&original, &private).unwrap();
         }
         private
     })
+}
+
+fn remove_links_of_ended_processes(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix("mcpctl-"));
+        if let Some(pid) = pid.filter(|p| p.parse::<u32>().is_ok()) {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 pub fn assert_success(out: &Output) {

@@ -32,7 +32,8 @@ pub fn fixture_binary() -> PathBuf {
 }
 
 pub fn scratch_state(tag: &str) -> LocalState {
-    let dir = std::env::temp_dir().join(format!(
+    // Under the target dir, so `cargo clean` takes these with it.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "mcpctl-devstack-{tag}-{}-{}",
         std::process::id(),
         mcpctl_devstack::state::new_api_key().unwrap()

@@ -1,0 +1,312 @@
+//! The stack lock: `deploy` and `destroy` hold it while they change a stack, so two of them never
+//! interleave (two racing deploys would otherwise both create the routes, the permissions or the
+//! API, which AWS refuses half-way or, worse, accepts twice).
+//!
+//! The lock is a CloudWatch Logs log group, `/mcpctl/<stack>/lock`: creating a log group whose
+//! name exists fails atomically on AWS and on moto, deleting one frees the name at once (a
+//! Secrets Manager secret would keep its name "scheduled for deletion" for a while), it costs
+//! nothing, and its tags say who holds it. Its calls are counted apart from the stack's
+//! (`lock_calls`), so an unchanged redeploy still makes no mutating call to the stack.
+//!
+//! A holder that died leaves the lock behind. It is taken over, with a note, when the holder
+//! ran on this host and its process is gone, or when it is older than [`LEASE`]; otherwise the
+//! user is told who holds it and that `mcpctl unlock` frees it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::aws::{self, Aws};
+use crate::resources::Ctx;
+
+/// Longer than any deploy takes (a cold release build of both Lambdas is ~5 minutes on two
+/// cores); a lock older than this was left by a holder that died elsewhere.
+pub const LEASE: Duration = Duration::from_secs(30 * 60);
+
+const HOLDER_TAG: &str = "mcpctl:lock-holder";
+const HOST_TAG: &str = "mcpctl:lock-host";
+const PID_TAG: &str = "mcpctl:lock-pid";
+
+/// Who holds a lock, as read back from its tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    /// `deploy` or `destroy`.
+    pub command: String,
+    pub host: String,
+    pub pid: u32,
+    /// Milliseconds since the epoch, from the log group's creation time.
+    pub since_ms: i64,
+}
+
+impl Holder {
+    pub fn describe(&self) -> String {
+        format!(
+            "`mcpctl {}` (pid {} on {}) since {}",
+            self.command,
+            self.pid,
+            self.host,
+            mcpctl_stack::time::rfc3339(self.since_ms / 1000)
+        )
+    }
+}
+
+/// Why a held lock may be taken over, if it may.
+#[derive(Debug, PartialEq)]
+pub enum Stale {
+    /// The holder ran on this host and its process is gone.
+    HolderEnded,
+    /// Older than [`LEASE`].
+    Expired,
+}
+
+/// Pure: whether `holder` is stale, seen from `host` at `now_ms`, with `alive` telling whether a
+/// local pid still runs.
+pub fn stale(
+    holder: &Holder,
+    host: &str,
+    now_ms: i64,
+    alive: impl Fn(u32) -> bool,
+) -> Option<Stale> {
+    if holder.host == host && !alive(holder.pid) {
+        Some(Stale::HolderEnded)
+    } else if now_ms - holder.since_ms > LEASE.as_millis() as i64 {
+        Some(Stale::Expired)
+    } else {
+        None
+    }
+}
+
+/// A held lock; [`StackLock::release`] gives it back.
+#[derive(Debug)]
+pub struct StackLock {
+    name: String,
+}
+
+/// Runs `work` holding the stack's lock, and releases the lock whatever `work` returns. Ctrl-C
+/// or SIGTERM stops `work` at its next await, releases the lock and says how to finish.
+pub async fn while_locked<T>(
+    ctx: &Ctx<'_>,
+    command: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let lock = StackLock::acquire(ctx, command).await?;
+    let result = tokio::select! {
+        r = work => r,
+        signal = interrupted() => Err(anyhow!(
+            "interrupted by {signal}: the stack lock is released; rerun `mcpctl {command}` to finish \
+             (every step is safe to repeat)"
+        )),
+    };
+    let released = lock.release(ctx).await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+impl StackLock {
+    /// Takes the lock or says who holds it. Two takers of a stale lock cannot both win: each
+    /// deletes only the group it read (same creation time), then creates, and one create fails.
+    pub async fn acquire(ctx: &Ctx<'_>, command: &str) -> Result<Self> {
+        let name = ctx.names.lock();
+        let host = this_host();
+        let pid = std::process::id();
+        let mut tags: HashMap<String, String> = ctx.tags.clone().into_iter().collect();
+        tags.insert(HOLDER_TAG.into(), command.into());
+        tags.insert(HOST_TAG.into(), host.clone());
+        tags.insert(PID_TAG.into(), pid.to_string());
+        let lock = &ctx.aws.lock;
+        // One takeover at most: a second conflict means someone live took it meanwhile.
+        for _ in 0..2 {
+            let created = lock
+                .create_log_group()
+                .log_group_name(&name)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await;
+            match created {
+                Ok(_) => return Ok(Self { name }),
+                Err(e) if aws::error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+                Err(e) => return Err(aws::describe("CreateLogGroup (stack lock)", &e)),
+            }
+            let Some(holder) = read_holder(ctx.aws, &name).await? else {
+                // Released between our create and our read: try again.
+                continue;
+            };
+            match stale(&holder, &host, now_ms(), process_alive) {
+                None => bail!(
+                    "stack {} is locked by {}: another deploy or destroy of it is running; rerun \
+                     when it ends, or run `mcpctl unlock` if it died",
+                    ctx.config.name,
+                    holder.describe()
+                ),
+                Some(why) => {
+                    let reason = match why {
+                        Stale::HolderEnded => "its process has ended",
+                        Stale::Expired => "it is older than 30 minutes",
+                    };
+                    eprintln!(
+                        "note: taking over the stack lock held by {}: {reason}",
+                        holder.describe()
+                    );
+                    delete_if_same(ctx.aws, &name, holder.since_ms).await?;
+                }
+            }
+        }
+        bail!(
+            "stack {} is locked by another deploy or destroy that just started; rerun when it ends",
+            ctx.config.name
+        )
+    }
+
+    pub async fn release(self, ctx: &Ctx<'_>) -> Result<()> {
+        delete(ctx.aws, &self.name).await
+    }
+}
+
+/// `mcpctl unlock`: frees the lock whoever holds it; says who did, if anyone.
+pub async fn force_unlock(ctx: &Ctx<'_>) -> Result<Option<Holder>> {
+    let name = ctx.names.lock();
+    let holder = read_holder(ctx.aws, &name).await?;
+    if holder.is_some() {
+        delete(ctx.aws, &name).await?;
+    }
+    Ok(holder)
+}
+
+/// The current holder, `None` when the lock is free.
+pub async fn read_holder(aws: &Aws, name: &str) -> Result<Option<Holder>> {
+    let out = aws
+        .lock
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(aws::err("DescribeLogGroups (stack lock)"))?;
+    let Some(group) = out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let mut tags = HashMap::new();
+    if let Some(arn) = group.log_group_arn() {
+        match aws
+            .lock
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => tags = out.tags().cloned().unwrap_or_default(),
+            Err(e) if aws::is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(aws::describe("ListTagsForResource (stack lock)", &e)),
+        }
+    }
+    let tag = |k: &str| tags.get(k).cloned().unwrap_or_else(|| "unknown".into());
+    Ok(Some(Holder {
+        command: tag(HOLDER_TAG),
+        host: tag(HOST_TAG),
+        pid: tags.get(PID_TAG).and_then(|p| p.parse().ok()).unwrap_or(0),
+        since_ms: group.creation_time().unwrap_or(0),
+    }))
+}
+
+async fn delete_if_same(aws: &Aws, name: &str, since_ms: i64) -> Result<()> {
+    match read_holder(aws, name).await? {
+        Some(h) if h.since_ms == since_ms => delete(aws, name).await,
+        _ => Ok(()),
+    }
+}
+
+async fn delete(aws: &Aws, name: &str) -> Result<()> {
+    match aws
+        .lock
+        .delete_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if aws::is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws::describe("DeleteLogGroup (stack lock)", &e)),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Without /proc (macOS) every pid counts as alive: only the lease frees such a lock.
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.exists() || proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(host: &str, pid: u32, since_ms: i64) -> Holder {
+        Holder {
+            command: "deploy".into(),
+            host: host.into(),
+            pid,
+            since_ms,
+        }
+    }
+
+    #[test]
+    fn a_live_holder_keeps_the_lock() {
+        let h = holder("here", 7, 1_000);
+        assert_eq!(stale(&h, "here", 2_000, |_| true), None);
+        assert_eq!(stale(&h, "elsewhere", 2_000, |_| false), None);
+    }
+
+    #[test]
+    fn an_ended_local_holder_loses_it() {
+        let h = holder("here", 7, 1_000);
+        assert_eq!(
+            stale(&h, "here", 2_000, |p| p != 7),
+            Some(Stale::HolderEnded)
+        );
+    }
+
+    #[test]
+    fn any_holder_loses_it_after_the_lease() {
+        let h = holder("elsewhere", 7, 1_000);
+        let after = 1_000 + LEASE.as_millis() as i64 + 1;
+        assert_eq!(stale(&h, "here", after, |_| true), Some(Stale::Expired));
+        assert_eq!(stale(&h, "here", after - 2, |_| true), None);
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(process_alive(std::process::id()));
+    }
+}

@@ -1,0 +1,200 @@
+//! The stack lock against moto_server: a live holder elsewhere stops deploy and destroy with one
+//! line and `mcpctl unlock` frees it; a deploy killed outright leaves a lock the next deploy on
+//! this host takes over; Ctrl-C/SIGTERM release it; a finished deploy or destroy leaves no lock.
+//! (Two racing deploys are in convergence.rs.)
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{assert_success, snapshot, stderr, stdout, Project};
+use serde_json::Value;
+
+const CONFIG: &str = "name = \"locked\"\nregion = \"us-east-1\"\n";
+const LOCK: &str = "/mcpctl/locked/lock";
+
+async fn logs(p: &Project) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(&p.sdk().await)
+}
+
+async fn lock_exists(p: &Project) -> bool {
+    logs(p)
+        .await
+        .describe_log_groups()
+        .log_group_name_prefix(LOCK)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(LOCK))
+}
+
+/// A lock as another machine's deploy would leave it, still within its lease.
+async fn hold_from_elsewhere(p: &Project) {
+    logs(p)
+        .await
+        .create_log_group()
+        .log_group_name(LOCK)
+        .tags("mcpctl:lock-holder", "deploy")
+        .tags("mcpctl:lock-host", "build-agent-7")
+        .tags("mcpctl:lock-pid", "4242")
+        .send()
+        .await
+        .unwrap();
+}
+
+fn deploy_args(p: &Project) -> Vec<String> {
+    vec![
+        "deploy".into(),
+        "--prebuilt".into(),
+        p.prebuilt().to_str().unwrap().into(),
+    ]
+}
+
+fn one_line_error(out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "succeeded: {}", stdout(out));
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_holder_stops_deploy_and_destroy_until_unlocked() {
+    let p = Project::new(CONFIG);
+    hold_from_elsewhere(&p).await;
+    let before = snapshot(&p).await;
+    let args = deploy_args(&p);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let err = one_line_error(&p.mcpctl(&args));
+    assert!(
+        err.starts_with(
+            "error: stack locked is locked by `mcpctl deploy` (pid 4242 on build-agent-7) since "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("or run `mcpctl unlock` if it died"), "{err}");
+    let err = one_line_error(&p.mcpctl(&["destroy", "--yes"]));
+    assert!(err.contains("is locked by `mcpctl deploy`"), "{err}");
+    assert_eq!(
+        snapshot(&p).await,
+        before,
+        "a refused run changed something"
+    );
+
+    let unlock = p.mcpctl(&["unlock", "-o", "json"]);
+    assert_success(&unlock);
+    let unlock: Value = serde_json::from_slice(&unlock.stdout).unwrap();
+    assert_eq!(unlock["was_locked"], true, "{unlock}");
+    assert_eq!(unlock["holder"]["host"], "build-agent-7", "{unlock}");
+    assert_eq!(unlock["holder"]["pid"], 4242, "{unlock}");
+    assert!(!lock_exists(&p).await);
+    let again = p.mcpctl(&["unlock"]);
+    assert_success(&again);
+    assert_eq!(stdout(&again).trim(), "locked was not locked.");
+
+    let deployed = p.deploy_json();
+    assert_eq!(deployed["lock_calls"].as_u64().map(|n| n >= 2), Some(true));
+    assert!(!lock_exists(&p).await, "deploy left its lock behind");
+    // The lock's own calls do not count as changes: an unchanged redeploy still changes nothing.
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+    let destroyed = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&destroyed);
+    assert!(!lock_exists(&p).await, "destroy left its lock behind");
+}
+
+/// Starts `mcpctl deploy` and returns once it has finished its first step, lock held, with the
+/// rest of its stderr as it comes.
+fn deploy_until_first_step(
+    p: &Project,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    let args = deploy_args(p);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = p
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("deploy printed a step").unwrap();
+    assert!(first.starts_with("✓ secret locked/api-key"), "{first}");
+    // Keep draining so the deploy never blocks on a full pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    (child, rest)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_deploy_leaves_a_lock_the_next_deploy_takes_over() {
+    let p = Project::new(CONFIG);
+    let clean = p.deploy_json();
+    let expected = snapshot(&p).await;
+    p.moto.reset();
+
+    let (mut killed, _) = deploy_until_first_step(&p);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(lock_exists(&p).await, "SIGKILL gives no chance to release");
+
+    let args = deploy_args(&p);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["-o", "json"]);
+    let rerun = p.mcpctl(&args);
+    assert_success(&rerun);
+    let note = stderr(&rerun);
+    assert!(
+        note.contains("note: taking over the stack lock held by `mcpctl deploy` (pid ")
+            && note.contains("its process has ended"),
+        "{note}"
+    );
+    assert!(!lock_exists(&p).await);
+    assert_eq!(snapshot(&p).await, expected, "{clean}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_releases_the_lock_and_says_how_to_finish() {
+    let p = Project::new(CONFIG);
+    let expected = {
+        p.deploy_json();
+        let s = snapshot(&p).await;
+        p.moto.reset();
+        s
+    };
+    let (mut deploy, rest) = deploy_until_first_step(&p);
+    let pid = deploy.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(!deploy.wait().unwrap().success());
+    let rest = rest.join().unwrap();
+    let error = rest.last().cloned().unwrap_or_default();
+    assert_eq!(
+        error,
+        "error: interrupted by SIGTERM: the stack lock is released; rerun `mcpctl deploy` to \
+         finish (every step is safe to repeat)",
+        "{rest:?}"
+    );
+    assert!(
+        !lock_exists(&p).await,
+        "the interrupted deploy kept its lock"
+    );
+    // The rerun needs no takeover, and ends where a clean deploy ends.
+    let rerun = p.mcpctl(
+        &deploy_args(&p)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_success(&rerun);
+    assert!(
+        !stderr(&rerun).contains("taking over"),
+        "{}",
+        stderr(&rerun)
+    );
+    assert_eq!(snapshot(&p).await, expected);
+}
