@@ -127,6 +127,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub apigw: aws_sdk_apigatewayv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub calls: CallLog,
     /// The stack lock's client: its calls are logged apart, as they change no resource.
     pub lock: aws_sdk_cloudwatchlogs::Client,
@@ -185,6 +186,11 @@ impl Aws {
                     .interceptor(calls.clone())
                     .build(),
             ),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
             calls,
             lock: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
@@ -211,6 +217,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&sdk),
             apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            ecr: aws_sdk_ecr::Client::new(&sdk),
             calls: CallLog::default(),
             lock: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             lock_calls: CallLog::default(),

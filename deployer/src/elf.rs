@@ -63,9 +63,8 @@ struct Section {
     info: usize,
 }
 
-/// Every version name the binary requires from its shared libraries (e.g. `GLIBC_2.34`),
-/// after checking it is an x86_64 ELF.
-pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
+/// A 64-bit little-endian x86_64 ELF, or why not.
+fn check_header(d: &[u8]) -> Result<(), ElfError> {
     if d.get(..4) != Some(b"\x7fELF") {
         return Err(ElfError::NotElf);
     }
@@ -76,19 +75,71 @@ pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
     if machine != EM_X86_64 {
         return Err(ElfError::WrongMachine(machine));
     }
-    let sh_off = u64_at(d, 0x28)?;
-    let sh_entsize = usize::from(u16_at(d, 0x3a)?);
+    Ok(())
+}
+
+fn section(d: &[u8], i: usize) -> Result<Section, ElfError> {
+    let at = u64_at(d, 0x28)? + i * usize::from(u16_at(d, 0x3a)?);
+    Ok(Section {
+        kind: u32_at(d, at + 4)?,
+        offset: u64_at(d, at + 24)?,
+        size: u64_at(d, at + 32)?,
+        link: u32_at(d, at + 40)? as usize,
+        info: u32_at(d, at + 44)? as usize,
+    })
+}
+
+/// What the dynamic loader needs to start a binary: its interpreter (`PT_INTERP`, e.g.
+/// `/lib64/ld-linux-x86-64.so.2`) and the sonames it loads (`DT_NEEDED`, e.g. `libc.so.6`).
+#[derive(Debug, Default, PartialEq)]
+pub struct DynamicDeps {
+    pub interpreter: Option<String>,
+    pub needed: Vec<String>,
+}
+
+pub fn dynamic_deps(d: &[u8]) -> Result<DynamicDeps, ElfError> {
+    const PT_INTERP: u32 = 3;
+    const SHT_DYNAMIC: u32 = 6;
+    const DT_NEEDED: u64 = 1;
+    check_header(d)?;
+    let mut deps = DynamicDeps::default();
+    let ph_off = u64_at(d, 0x20)?;
+    let ph_entsize = usize::from(u16_at(d, 0x36)?);
+    for i in 0..usize::from(u16_at(d, 0x38)?) {
+        let at = ph_off + i * ph_entsize;
+        if u32_at(d, at)? == PT_INTERP {
+            deps.interpreter = Some(c_str_at(d, u64_at(d, at + 8)?)?);
+        }
+    }
+    for i in 0..usize::from(u16_at(d, 0x3c)?) {
+        let dynamic = section(d, i)?;
+        if dynamic.kind != SHT_DYNAMIC {
+            continue;
+        }
+        let strtab = section(d, dynamic.link)?;
+        for entry in (dynamic.offset..dynamic.offset + dynamic.size).step_by(16) {
+            let tag = u64_at(d, entry)? as u64;
+            if tag == 0 {
+                break;
+            }
+            if tag == DT_NEEDED {
+                let name = u64_at(d, entry + 8)?;
+                if name >= strtab.size {
+                    return Err(ElfError::Corrupt("name outside the string table"));
+                }
+                deps.needed.push(c_str_at(d, strtab.offset + name)?);
+            }
+        }
+    }
+    Ok(deps)
+}
+
+/// Every version name the binary requires from its shared libraries (e.g. `GLIBC_2.34`),
+/// after checking it is an x86_64 ELF.
+pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
+    check_header(d)?;
     let sh_num = usize::from(u16_at(d, 0x3c)?);
-    let section = |i: usize| -> Result<Section, ElfError> {
-        let at = sh_off + i * sh_entsize;
-        Ok(Section {
-            kind: u32_at(d, at + 4)?,
-            offset: u64_at(d, at + 24)?,
-            size: u64_at(d, at + 32)?,
-            link: u32_at(d, at + 40)? as usize,
-            info: u32_at(d, at + 44)? as usize,
-        })
-    };
+    let section = |i: usize| section(d, i);
     let mut names = Vec::new();
     for i in 0..sh_num {
         let verneed = section(i)?;
@@ -206,6 +257,16 @@ mod tests {
         let mut bin = system_binary();
         bin[0x12] = 183; // aarch64
         assert_eq!(needed_versions(&bin), Err(ElfError::WrongMachine(183)));
+    }
+
+    #[test]
+    fn reads_the_interpreter_and_libraries_of_a_real_binary() {
+        let deps = dynamic_deps(&system_binary()).unwrap();
+        assert_eq!(
+            deps.interpreter.as_deref(),
+            Some("/lib64/ld-linux-x86-64.so.2")
+        );
+        assert!(deps.needed.iter().any(|n| n == "libc.so.6"), "{deps:?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod aws;
 mod build;
 mod commands;
 mod elf;
+mod image;
 mod lock;
 mod package;
 mod resources;

@@ -16,6 +16,16 @@ pub struct LambdaZip {
     pub code_sha256: String,
 }
 
+impl LambdaZip {
+    /// A placeholder whose hash is filled in later (`mcpctl plan` compares hashes only).
+    pub fn empty() -> Self {
+        Self {
+            bytes: Vec::new(),
+            code_sha256: String::new(),
+        }
+    }
+}
+
 pub fn bootstrap_zip(binary: &[u8]) -> Result<LambdaZip> {
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)

@@ -28,9 +28,15 @@ pub fn wait_for_port(addr: SocketAddr, limit: Duration) -> bool {
 
 /// A `moto_server` on a free loopback port, killed on drop. Dummy credentials and the endpoint
 /// are what [`MotoServer::env`] returns, so SDK clients and child processes reach it alone.
+///
+/// It runs through `testkit/moto_server_ecr.py`, which fills in the ECR layer upload API moto
+/// lacks (image pushes), keeps every pushed blob in [`MotoServer::blob_dir`], and Lambda checks
+/// that an image function's image was really pushed (`MOTO_LAMBDA_STUB_ECR=false`).
 pub struct MotoServer {
     child: Child,
     pub port: u16,
+    /// `<dir>/<repository>/<hex digest>` for every blob pushed to ECR.
+    pub blob_dir: PathBuf,
 }
 
 pub const REGION: &str = "us-east-1";
@@ -38,15 +44,27 @@ pub const REGION: &str = "us-east-1";
 impl MotoServer {
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("moto_server")
+        let blob_dir = target_dir()
+            .join("tmp")
+            .join(format!("moto-ecr-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&blob_dir);
+        let launcher = workspace_root().join("testkit").join("moto_server_ecr.py");
+        let child = Command::new("python3")
+            .arg(launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Without the managed policies AWSLambdaBasicExecutionRole cannot be attached.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_LAMBDA_STUB_ECR", "false")
+            .env("MOTO_ECR_BLOB_DIR", &blob_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server not found: run `pip install 'moto[server]'`");
-        let server = Self { child, port };
+            .expect("python3 not found: moto_server needs `pip install 'moto[server]'`");
+        let server = Self {
+            child,
+            port,
+            blob_dir,
+        };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         assert!(
             wait_for_port(addr, Duration::from_secs(60)),
@@ -90,6 +108,7 @@ impl Drop for MotoServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
     }
 }
 

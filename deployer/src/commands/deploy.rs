@@ -3,21 +3,27 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use mcpctl_stack::config::Package;
+use mcpctl_stack::Config;
+
+use super::plan::CodeHashes;
 use serde_json::json;
 
 use crate::aws::Aws;
 use crate::build::{self, Binaries, PREBUILT_ENV};
+use crate::image::{self, OciImage};
 use crate::lock;
 use crate::package::{self, LambdaZip};
 use crate::resources::api::{ApiInfo, HttpApi};
 use crate::resources::authorizer::ApiAuthorizer;
-use crate::resources::function::Function;
+use crate::resources::function::{Code, Function};
 use crate::resources::iam::Role;
+use crate::resources::image::Image;
 use crate::resources::integration::Integration;
 use crate::resources::logs::LogGroup;
 use crate::resources::permission::Permission;
+use crate::resources::repository::Repository;
 use crate::resources::routes::Routes;
 use crate::resources::secret::{self, Secret};
 use crate::resources::stage::Stage;
@@ -38,9 +44,6 @@ pub struct Args {
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
-    if config.package == Package::Image {
-        bail!("package = \"image\" is not supported by `mcpctl deploy` yet: set package = \"zip\" in deploy.toml");
-    }
     // Bad prebuilt binaries fail before anything in AWS is touched.
     let prebuilt = args.prebuilt.as_deref().map(build::prebuilt).transpose()?;
     let aws = Aws::connect(&config).await?;
@@ -146,7 +149,9 @@ async fn converge_stack(
             Ok((Change::Done(format!("{how}, needs {glibc}")), b))
         })
         .await?;
-    let (server_zip, authorizer_zip) = steps.run("package", async { zip_both(&binaries) }).await?;
+    let (server_package, authorizer_zip) = steps
+        .run("package", async { package_both(config.package, &binaries) })
+        .await?;
 
     let server_fn = names.server_function();
     let authorizer_fn = names.authorizer_function();
@@ -160,7 +165,31 @@ async fn converge_stack(
             .await?;
     }
 
-    let server = Function::server(ctx, server_role, server_zip)?;
+    let server_code = match server_package {
+        ServerPackage::Zip(zip) => Code::zip(zip),
+        ServerPackage::Image(image) => {
+            let repository = Repository::new(ctx);
+            let repository_uri = steps
+                .run(
+                    format!("repository {}", repository.name),
+                    converge(&repository, ctx),
+                )
+                .await?;
+            let push = Image {
+                repository: repository.name.clone(),
+                repository_uri,
+                image: &image,
+            };
+            let uri = steps
+                .run(
+                    format!("image {}:{}", repository.name, push.tag()),
+                    converge(&push, ctx),
+                )
+                .await?;
+            Code::image(uri, &image.digest())
+        }
+    };
+    let server = Function::server(ctx, server_role, server_code)?;
     let server_arn = steps
         .run(format!("function {server_fn}"), converge(&server, ctx))
         .await?;
@@ -224,19 +253,52 @@ async fn converge_stack(
     Ok(api)
 }
 
-/// Both deterministic zips; `mcpctl plan --prebuilt` compares their hashes too.
-pub fn zip_both(binaries: &Binaries) -> Result<(Change, (LambdaZip, LambdaZip))> {
-    let zip = |path: &std::path::Path| -> Result<LambdaZip> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        package::bootstrap_zip(&bytes)
+/// The server as deploy.toml's `package` says; the authorizer is always a zip (small, and
+/// cold starts faster than an image).
+pub enum ServerPackage {
+    Zip(LambdaZip),
+    Image(OciImage),
+}
+
+/// Both packages, deterministic; `mcpctl plan --prebuilt` compares their hashes too.
+pub fn package_both(
+    package: Package,
+    binaries: &Binaries,
+) -> Result<(Change, (ServerPackage, LambdaZip))> {
+    let read = |path: &Path| -> Result<Vec<u8>> {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
-    let server = zip(&binaries.server)?;
-    let authorizer = zip(&binaries.authorizer)?;
+    let server = read(&binaries.server)?;
+    let authorizer = package::bootstrap_zip(&read(&binaries.authorizer)?)?;
+    let (server, what) = match package {
+        Package::Zip => {
+            let zip = package::bootstrap_zip(&server)?;
+            let what = format!("server zip {} KiB", zip.bytes.len() / 1024);
+            (ServerPackage::Zip(zip), what)
+        }
+        Package::Image => {
+            let image = image::build(&server, Path::new("/"))?;
+            let what = format!(
+                "server image {} KiB ({} files)",
+                image.layer.bytes.len() / 1024,
+                image.files.len()
+            );
+            (ServerPackage::Image(image), what)
+        }
+    };
     let what = format!(
-        "{} KiB + {} KiB",
-        server.bytes.len() / 1024,
+        "{what} + authorizer zip {} KiB",
         authorizer.bytes.len() / 1024
     );
     Ok((Change::Done(what), (server, authorizer)))
+}
+
+/// The `CodeSha256` Lambda would report for each function after deploying `binaries`.
+pub fn code_hashes(config: &Config, binaries: &Binaries) -> Result<CodeHashes> {
+    let (_, (server, authorizer)) = package_both(config.package, binaries)?;
+    let server = match server {
+        ServerPackage::Zip(zip) => zip.code_sha256,
+        ServerPackage::Image(image) => image.digest().trim_start_matches("sha256:").to_string(),
+    };
+    Ok((server, authorizer.code_sha256))
 }

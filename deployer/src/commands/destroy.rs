@@ -11,7 +11,7 @@ use mcpctl_stack::names::STACK_TAG;
 
 use crate::aws::{self, Aws};
 use crate::lock;
-use crate::resources::{api, function, iam, logs, secret, Ctx};
+use crate::resources::{api, function, iam, logs, repository, secret, Ctx};
 use crate::steps::Steps;
 use crate::{Cli, Output};
 
@@ -52,6 +52,12 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                 })
                 .await?;
         }
+        // After the function that ran its image.
+        steps
+            .run(format!("repository {}", names.ecr_repository()), async {
+                Ok((repository::remove(&ctx).await?, ()))
+            })
+            .await?;
         for f in [&server_fn, &authorizer_fn] {
             let group = names.log_group(f);
             steps
@@ -178,6 +184,13 @@ pub async fn leftovers(ctx: &Ctx<'_>) -> Result<Vec<String>> {
         {
             left.push(format!("role {}", role.role_name()));
         }
+    }
+
+    if repository::read_repository(ctx, &ctx.names.ecr_repository())
+        .await?
+        .is_some_and(|r| r.tags.get(STACK_TAG).map(String::as_str) == Some(stack))
+    {
+        left.push(format!("repository {}", ctx.names.ecr_repository()));
     }
 
     let groups = aws

@@ -14,7 +14,7 @@ use crate::build::{self, PREBUILT_ENV};
 use crate::package::LambdaZip;
 use crate::resources::api::{ApiState, HttpApi};
 use crate::resources::authorizer::{ApiAuthorizer, AuthorizerState};
-use crate::resources::function::{Function, FunctionState};
+use crate::resources::function::{Code, Function, FunctionState};
 use crate::resources::iam::Role;
 use crate::resources::integration::Integration;
 use crate::resources::logs::LogGroup;
@@ -97,9 +97,12 @@ fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
+/// The `CodeSha256` each function would get: the server's, the authorizer's.
+pub type CodeHashes = (String, String);
+
 /// What deploy would change, given the code it would upload (`None`: built at deploy time, so
 /// the code is not compared).
-pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<(LambdaZip, LambdaZip)>) -> Result<Preview> {
+pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Preview> {
     let names = &ctx.names;
     let partition = ctx.partition();
     let region = &ctx.aws.region;
@@ -172,7 +175,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<(LambdaZip, LambdaZip)>) 
     };
     let (change, server) = preview_function(
         ctx,
-        Function::server(ctx, server_role_arn, no_code())?,
+        Function::server(ctx, server_role_arn, Code::unknown(ctx.config.package))?,
         server_code,
     )
     .await?;
@@ -182,7 +185,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<(LambdaZip, LambdaZip)>) 
     ));
     let (change, authorizer) = preview_function(
         ctx,
-        Function::authorizer(ctx, authorizer_role_arn, &secret_arn, no_code())?,
+        Function::authorizer(ctx, authorizer_role_arn, &secret_arn, LambdaZip::empty())?,
         authorizer_code,
     )
     .await?;
@@ -284,27 +287,21 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<(LambdaZip, LambdaZip)>) 
     })
 }
 
-/// The code is filled in by [`preview_function`].
-fn no_code() -> LambdaZip {
-    LambdaZip {
-        bytes: Vec::new(),
-        code_sha256: String::new(),
-    }
-}
-
 /// Without the code deploy would upload, the function is compared as if its code were the
 /// deployed one.
 async fn preview_function(
     ctx: &Ctx<'_>,
     mut function: Function,
-    code: Option<LambdaZip>,
+    code_sha256: Option<String>,
 ) -> Result<(Change, Option<FunctionState>)> {
     let current = function.read(ctx).await?;
-    function.code_sha256 = match (code, &current) {
-        (Some(zip), _) => zip.code_sha256,
-        (None, Some(cur)) => cur.code_sha256.clone(),
-        (None, None) => String::new(),
-    };
+    function
+        .code
+        .set_code_sha256(match (code_sha256, &current) {
+            (Some(sha), _) => sha,
+            (None, Some(cur)) => cur.code_sha256.clone(),
+            (None, None) => String::new(),
+        });
     let change = Function::change(&function.plan(ctx, &current));
     Ok((change, current))
 }
@@ -312,7 +309,7 @@ async fn preview_function(
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
     let code = match &args.prebuilt {
-        Some(dir) => Some(super::deploy::zip_both(&build::prebuilt(dir)?)?.1),
+        Some(dir) => Some(super::deploy::code_hashes(&config, &build::prebuilt(dir)?)?),
         None => None,
     };
     let aws = Aws::connect(&config).await?;

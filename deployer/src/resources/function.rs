@@ -1,5 +1,7 @@
-//! A Lambda function on provided.al2023 (x86_64, handler `bootstrap`), updated only when the
-//! code's SHA-256 or the configuration differ, waiting on the SDK waiters after each change.
+//! A Lambda function on provided.al2023 (x86_64, handler `bootstrap`) from a zip, or from an
+//! ECR image pinned by digest, updated only when the code's SHA-256 or the configuration differ,
+//! waiting on the SDK waiters after each change. Lambda cannot turn a zip function into an image
+//! function: switching `package` replaces the function.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -7,12 +9,13 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, Runtime};
 
 use super::{diff, missing_tags, Ctx, Resource};
 use crate::aws;
 use crate::package::LambdaZip;
 use crate::steps::Change;
+use mcpctl_stack::config::Package;
 
 const RUNTIME: Runtime = Runtime::Providedal2023;
 const HANDLER: &str = "bootstrap";
@@ -23,13 +26,78 @@ const WAIT_LIMIT: Duration = Duration::from_secs(300);
 const ROLE_NOT_READY: &str = "cannot be assumed by Lambda";
 const CREATE_ATTEMPTS: u32 = 8;
 
+/// What the function runs, with the `CodeSha256` Lambda reports for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Code {
+    /// A deployment zip; its SHA-256 in base64.
+    Zip { bytes: Vec<u8>, code_sha256: String },
+    /// `<repository uri>@sha256:<hex>`; Lambda reports the hex as `CodeSha256`.
+    Image { uri: String, code_sha256: String },
+}
+
+impl Code {
+    pub fn zip(zip: LambdaZip) -> Self {
+        Code::Zip {
+            bytes: zip.bytes,
+            code_sha256: zip.code_sha256,
+        }
+    }
+
+    pub fn image(uri: String, digest: &str) -> Self {
+        Code::Image {
+            uri,
+            code_sha256: digest.trim_start_matches("sha256:").to_string(),
+        }
+    }
+
+    /// Code of `package`'s kind not known yet (`mcpctl plan` without `--prebuilt`).
+    pub fn unknown(package: Package) -> Self {
+        match package {
+            Package::Zip => Code::Zip {
+                bytes: vec![],
+                code_sha256: String::new(),
+            },
+            Package::Image => Code::Image {
+                uri: String::new(),
+                code_sha256: String::new(),
+            },
+        }
+    }
+
+    pub fn code_sha256(&self) -> &str {
+        match self {
+            Code::Zip { code_sha256, .. } | Code::Image { code_sha256, .. } => code_sha256,
+        }
+    }
+
+    pub fn set_code_sha256(&mut self, sha: String) {
+        match self {
+            Code::Zip { code_sha256, .. } | Code::Image { code_sha256, .. } => *code_sha256 = sha,
+        }
+    }
+
+    fn package_type(&self) -> PackageType {
+        match self {
+            Code::Zip { .. } => PackageType::Zip,
+            Code::Image { .. } => PackageType::Image,
+        }
+    }
+
+    fn function_code(&self) -> FunctionCode {
+        match self {
+            Code::Zip { bytes, .. } => FunctionCode::builder()
+                .zip_file(Blob::new(bytes.clone()))
+                .build(),
+            Code::Image { uri, .. } => FunctionCode::builder().image_uri(uri).build(),
+        }
+    }
+}
+
 pub struct Function {
     pub name: String,
     pub description: String,
     pub role_arn: String,
-    pub zip: Vec<u8>,
-    /// base64 SHA-256 of `zip`, as Lambda reports it in `CodeSha256`.
-    pub code_sha256: String,
+    pub code: Code,
     pub memory_mb: i32,
     pub timeout_s: i32,
     pub env: BTreeMap<String, String>,
@@ -39,6 +107,8 @@ pub struct Function {
 pub struct FunctionState {
     pub arn: String,
     pub code_sha256: String,
+    /// `Zip` or `Image`.
+    pub package_type: Option<String>,
     /// As Lambda reports it (ISO 8601), for `mcpctl status`.
     pub last_modified: Option<String>,
     pub runtime: Option<String>,
@@ -55,6 +125,8 @@ pub struct FunctionState {
 #[derive(Debug, Default, PartialEq)]
 pub struct FunctionPlan {
     pub create: bool,
+    /// Delete and create again: the package type differs.
+    pub replace: bool,
     pub code: bool,
     /// Configuration fields that differ.
     pub configuration: Vec<String>,
@@ -80,6 +152,7 @@ pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionS
     Ok(Some(FunctionState {
         arn: c.function_arn().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        package_type: c.package_type().map(|p| p.as_str().to_string()),
         last_modified: c.last_modified().map(str::to_string),
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         handler: c.handler().map(str::to_string),
@@ -117,18 +190,30 @@ impl Resource for Function {
                 ..FunctionPlan::default()
             };
         };
+        let package_type = self.code.package_type();
+        if cur.package_type.as_deref().unwrap_or("Zip") != package_type.as_str() {
+            return FunctionPlan {
+                replace: true,
+                ..FunctionPlan::default()
+            };
+        }
         let mut configuration = Vec::new();
+        // An image brings its own entrypoint: no runtime, no handler.
+        let (runtime, handler) = match package_type {
+            PackageType::Zip => (Some(RUNTIME.as_str()), Some(HANDLER)),
+            _ => (None, None),
+        };
         diff(
             &mut configuration,
             "runtime",
             &cur.runtime.as_deref(),
-            &Some(RUNTIME.as_str()),
+            &runtime,
         );
         diff(
             &mut configuration,
             "handler",
             &cur.handler.as_deref(),
-            &Some(HANDLER),
+            &handler,
         );
         diff(
             &mut configuration,
@@ -157,8 +242,9 @@ impl Resource for Function {
         );
         FunctionPlan {
             create: false,
+            replace: false,
             // Architecture is part of the code: changing it means uploading the code again.
-            code: cur.code_sha256 != self.code_sha256
+            code: cur.code_sha256 != self.code.code_sha256()
                 || !(cur.architectures.is_empty() || cur.architectures == [ARCHITECTURE.as_str()]),
             configuration,
             tags: missing_tags(&cur.tags, &ctx.tags),
@@ -168,6 +254,9 @@ impl Resource for Function {
     fn change(plan: &FunctionPlan) -> Change {
         if plan.create {
             return Change::Created;
+        }
+        if plan.replace {
+            return Change::Updated(vec!["package type (replaced)".into()]);
         }
         let mut fields = Vec::new();
         if plan.code {
@@ -187,7 +276,10 @@ impl Resource for Function {
         plan: FunctionPlan,
     ) -> Result<String> {
         let lambda = &ctx.aws.lambda;
-        if plan.create {
+        if plan.replace {
+            remove(ctx, &self.name).await?;
+        }
+        if plan.create || plan.replace {
             let arn = self.create(ctx).await?;
             lambda
                 .wait_until_function_active_v2()
@@ -203,22 +295,28 @@ impl Resource for Function {
             self.wait_updated(ctx).await?;
         }
         if plan.code {
-            lambda
+            let update = lambda
                 .update_function_code()
                 .function_name(&self.name)
-                .zip_file(Blob::new(self.zip.clone()))
-                .architectures(ARCHITECTURE)
+                .architectures(ARCHITECTURE);
+            let update = match &self.code {
+                Code::Zip { bytes, .. } => update.zip_file(Blob::new(bytes.clone())),
+                Code::Image { uri, .. } => update.image_uri(uri),
+            };
+            update
                 .send()
                 .await
                 .map_err(aws::err("UpdateFunctionCode"))?;
             self.wait_updated(ctx).await?;
         }
         if !plan.configuration.is_empty() {
-            lambda
-                .update_function_configuration()
+            let update = lambda.update_function_configuration();
+            let update = match &self.code {
+                Code::Zip { .. } => update.runtime(RUNTIME).handler(HANDLER),
+                Code::Image { .. } => update,
+            };
+            update
                 .function_name(&self.name)
-                .runtime(RUNTIME)
-                .handler(HANDLER)
                 .role(&self.role_arn)
                 .memory_size(self.memory_mb)
                 .timeout(self.timeout_s)
@@ -244,14 +342,13 @@ impl Resource for Function {
 
 impl Function {
     /// The MCP server as deploy.toml describes it, running `code`.
-    pub fn server(ctx: &Ctx<'_>, role_arn: String, code: LambdaZip) -> Result<Self> {
+    pub fn server(ctx: &Ctx<'_>, role_arn: String, code: Code) -> Result<Self> {
         let config = ctx.config;
         Ok(Self {
             name: ctx.names.server_function(),
             description: format!("MCP server of the mcpctl stack {}", config.name),
             role_arn,
-            code_sha256: code.code_sha256,
-            zip: code.bytes,
+            code,
             memory_mb: as_i32(config.server.memory_mb)?,
             timeout_s: as_i32(config.server.timeout_s)?,
             env: mcpctl_stack::env::server_env(config),
@@ -270,8 +367,7 @@ impl Function {
             name: ctx.names.authorizer_function(),
             description: format!("API key authorizer of the mcpctl stack {}", config.name),
             role_arn,
-            code_sha256: code.code_sha256,
-            zip: code.bytes,
+            code: Code::zip(code),
             memory_mb: as_i32(config.authorizer.memory_mb)?,
             timeout_s: as_i32(config.authorizer.timeout_s)?,
             env: mcpctl_stack::env::authorizer_env(config, secret_arn),
@@ -288,24 +384,21 @@ impl Function {
     async fn create(&self, ctx: &Ctx<'_>) -> Result<String> {
         let mut delay = Duration::from_millis(500);
         for attempt in 1..=CREATE_ATTEMPTS {
-            let result = ctx
-                .aws
-                .lambda
-                .create_function()
+            let create = ctx.aws.lambda.create_function();
+            let create = match &self.code {
+                Code::Zip { .. } => create.runtime(RUNTIME).handler(HANDLER),
+                Code::Image { .. } => create,
+            };
+            let result = create
                 .function_name(&self.name)
                 .description(&self.description)
-                .runtime(RUNTIME)
-                .handler(HANDLER)
+                .package_type(self.code.package_type())
                 .architectures(ARCHITECTURE)
                 .role(&self.role_arn)
                 .memory_size(self.memory_mb)
                 .timeout(self.timeout_s)
                 .environment(self.environment())
-                .code(
-                    FunctionCode::builder()
-                        .zip_file(Blob::new(self.zip.clone()))
-                        .build(),
-                )
+                .code(self.code.function_code())
                 .set_tags(Some(ctx.tags.clone().into_iter().collect()))
                 .send()
                 .await;
@@ -375,8 +468,10 @@ mod tests {
             name: "s-server".into(),
             description: "d".into(),
             role_arn: "arn:role".into(),
-            zip: vec![],
-            code_sha256: "sha".into(),
+            code: Code::Zip {
+                bytes: vec![],
+                code_sha256: "sha".into(),
+            },
             memory_mb: 256,
             timeout_s: 29,
             env: BTreeMap::from([("RUST_LOG".into(), "info".into())]),
@@ -386,7 +481,8 @@ mod tests {
     fn same_as(f: &Function) -> FunctionState {
         FunctionState {
             arn: "arn:fn".into(),
-            code_sha256: f.code_sha256.clone(),
+            code_sha256: f.code.code_sha256().to_string(),
+            package_type: Some("Zip".into()),
             last_modified: None,
             runtime: Some("provided.al2023".into()),
             handler: Some("bootstrap".into()),
@@ -427,5 +523,20 @@ mod tests {
         );
 
         assert!(f.plan(&ctx, &None).create);
+
+        // The same function as an image: replaced, as Lambda cannot change the package type.
+        let image = Function {
+            code: Code::image("r@sha256:ab".into(), "sha256:ab"),
+            ..desired()
+        };
+        let plan = image.plan(&ctx, &Some(same_as(&f)));
+        assert!(plan.replace, "{plan:?}");
+        // An image function has no runtime or handler to compare.
+        let mut cur = same_as(&image);
+        cur.package_type = Some("Image".into());
+        cur.runtime = None;
+        cur.handler = None;
+        cur.tags = ctx.tags.clone().into_iter().collect();
+        assert_eq!(image.plan(&ctx, &Some(cur)), FunctionPlan::default());
     }
 }

@@ -1,0 +1,291 @@
+//! The ECR repository holding the server image (`package = "image"`): tags immutable (each tag
+//! names one content digest), scanned on push (basic scanning is free), and a lifecycle policy
+//! keeping the newest images only, so redeploys do not pile up storage.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+use serde_json::json;
+
+use super::{missing_tags, Ctx, Resource};
+use crate::aws;
+use crate::steps::Change;
+
+/// Images kept; the deployed one is always the newest.
+pub const KEEP_IMAGES: u32 = 5;
+
+pub struct Repository {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryState {
+    pub uri: String,
+    pub arn: String,
+    pub immutable_tags: bool,
+    pub scan_on_push: bool,
+    pub lifecycle_policy: Option<serde_json::Value>,
+    pub tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct RepositoryPlan {
+    pub create: bool,
+    pub tag_mutability: bool,
+    pub scan_on_push: bool,
+    pub lifecycle_policy: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Repository {
+    pub fn new(ctx: &Ctx<'_>) -> Self {
+        Self {
+            name: ctx.names.ecr_repository(),
+        }
+    }
+
+    fn lifecycle_policy() -> serde_json::Value {
+        json!({"rules": [{
+            "rulePriority": 1,
+            "description": format!("keep the newest {KEEP_IMAGES} images"),
+            "selection": {
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": KEEP_IMAGES,
+            },
+            "action": {"type": "expire"},
+        }]})
+    }
+}
+
+pub async fn read_repository(ctx: &Ctx<'_>, name: &str) -> Result<Option<RepositoryState>> {
+    let ecr = &ctx.aws.ecr;
+    let out = match ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e) == Some("RepositoryNotFoundException") => return Ok(None),
+        Err(e) => return Err(aws::describe("DescribeRepositories", &e)),
+    };
+    let Some(repo) = out.repositories().first() else {
+        return Ok(None);
+    };
+    let arn = repo.repository_arn().unwrap_or_default().to_string();
+    let lifecycle_policy = match ecr
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .send()
+        .await
+    {
+        Ok(p) => p
+            .lifecycle_policy_text()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        Err(e) if aws::error_code(&e) == Some("LifecyclePolicyNotFoundException") => None,
+        Err(e) => return Err(aws::describe("GetLifecyclePolicy", &e)),
+    };
+    let tags = ecr
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(aws::err("ListTagsForResource"))?
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    Ok(Some(RepositoryState {
+        uri: repo.repository_uri().unwrap_or_default().to_string(),
+        arn,
+        immutable_tags: repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
+        scan_on_push: repo
+            .image_scanning_configuration()
+            .is_some_and(|c| c.scan_on_push()),
+        lifecycle_policy,
+        tags,
+    }))
+}
+
+fn ecr_tags(tags: impl IntoIterator<Item = (String, String)>) -> Result<Vec<Tag>> {
+    tags.into_iter()
+        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+        .collect()
+}
+
+impl Resource for Repository {
+    type Current = Option<RepositoryState>;
+    type Plan = RepositoryPlan;
+    /// The repository URI, `<account>.dkr.ecr.<region>.amazonaws.com/<name>`.
+    type Output = String;
+
+    async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        read_repository(ctx, &self.name).await
+    }
+
+    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> RepositoryPlan {
+        let Some(cur) = current else {
+            return RepositoryPlan {
+                create: true,
+                lifecycle_policy: true,
+                ..RepositoryPlan::default()
+            };
+        };
+        RepositoryPlan {
+            create: false,
+            tag_mutability: !cur.immutable_tags,
+            scan_on_push: !cur.scan_on_push,
+            lifecycle_policy: cur.lifecycle_policy.as_ref() != Some(&Self::lifecycle_policy()),
+            tags: missing_tags(&cur.tags, &ctx.tags),
+        }
+    }
+
+    fn change(plan: &RepositoryPlan) -> Change {
+        if plan.create {
+            return Change::Created;
+        }
+        let fields = [
+            (plan.tag_mutability, "tag mutability"),
+            (plan.scan_on_push, "scan on push"),
+            (plan.lifecycle_policy, "lifecycle policy"),
+            (!plan.tags.is_empty(), "tags"),
+        ];
+        Change::updated(
+            fields
+                .iter()
+                .filter(|(differs, _)| *differs)
+                .map(|(_, f)| f.to_string())
+                .collect(),
+        )
+    }
+
+    async fn apply(
+        &self,
+        ctx: &Ctx<'_>,
+        current: Self::Current,
+        plan: RepositoryPlan,
+    ) -> Result<String> {
+        let ecr = &ctx.aws.ecr;
+        let scanning = ImageScanningConfiguration::builder()
+            .scan_on_push(true)
+            .build();
+        let (uri, arn) = match current {
+            Some(cur) => (cur.uri, cur.arn),
+            None => {
+                let out = ecr
+                    .create_repository()
+                    .repository_name(&self.name)
+                    .image_tag_mutability(ImageTagMutability::Immutable)
+                    .image_scanning_configuration(scanning.clone())
+                    .set_tags(Some(ecr_tags(ctx.tags.clone())?))
+                    .send()
+                    .await
+                    .map_err(aws::err("CreateRepository"))?;
+                let repo = out.repository();
+                (
+                    repo.and_then(|r| r.repository_uri())
+                        .unwrap_or_default()
+                        .to_string(),
+                    repo.and_then(|r| r.repository_arn())
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            }
+        };
+        if plan.tag_mutability {
+            ecr.put_image_tag_mutability()
+                .repository_name(&self.name)
+                .image_tag_mutability(ImageTagMutability::Immutable)
+                .send()
+                .await
+                .map_err(aws::err("PutImageTagMutability"))?;
+        }
+        if plan.scan_on_push {
+            ecr.put_image_scanning_configuration()
+                .repository_name(&self.name)
+                .image_scanning_configuration(scanning)
+                .send()
+                .await
+                .map_err(aws::err("PutImageScanningConfiguration"))?;
+        }
+        if plan.lifecycle_policy {
+            ecr.put_lifecycle_policy()
+                .repository_name(&self.name)
+                .lifecycle_policy_text(Self::lifecycle_policy().to_string())
+                .send()
+                .await
+                .map_err(aws::err("PutLifecyclePolicy"))?;
+        }
+        if !plan.tags.is_empty() {
+            ecr.tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(ecr_tags(plan.tags)?))
+                .send()
+                .await
+                .map_err(aws::err("TagResource"))?;
+        }
+        Ok(uri)
+    }
+}
+
+/// Deletes the repository with every image in it.
+pub async fn remove(ctx: &Ctx<'_>) -> Result<Change> {
+    match ctx
+        .aws
+        .ecr
+        .delete_repository()
+        .repository_name(ctx.names.ecr_repository())
+        .force(true)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Change::Deleted),
+        Err(e) if aws::error_code(&e) == Some("RepositoryNotFoundException") => Ok(Change::Absent),
+        Err(e) => Err(aws::describe("DeleteRepository", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Aws;
+    use mcpctl_stack::Config;
+
+    fn state(ctx: &Ctx<'_>) -> RepositoryState {
+        RepositoryState {
+            uri: "1.dkr.ecr.us-east-1.amazonaws.com/s-server".into(),
+            arn: "arn:aws:ecr:us-east-1:1:repository/s-server".into(),
+            immutable_tags: true,
+            scan_on_push: true,
+            lifecycle_policy: Some(Repository::lifecycle_policy()),
+            tags: ctx.tags.clone().into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn only_what_differs_is_planned() {
+        let aws = Aws::offline();
+        let config = Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let repo = Repository::new(&ctx);
+        assert!(repo.plan(&ctx, &None).create);
+        let same = state(&ctx);
+        assert_eq!(
+            Repository::change(&repo.plan(&ctx, &Some(same.clone()))),
+            Change::Unchanged
+        );
+        let drifted = RepositoryState {
+            immutable_tags: false,
+            lifecycle_policy: None,
+            ..same
+        };
+        let plan = repo.plan(&ctx, &Some(drifted));
+        assert!(plan.tag_mutability && plan.lifecycle_policy && !plan.scan_on_push);
+        assert_eq!(
+            Repository::change(&plan),
+            Change::Updated(vec!["tag mutability".into(), "lifecycle policy".into()])
+        );
+    }
+}

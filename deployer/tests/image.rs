@@ -1,0 +1,275 @@
+//! `package = "image"` against moto_server (with the ECR layer upload API filled in by
+//! testkit/moto_server_ecr.py): the real server binary goes into a from-scratch OCI image pushed
+//! through the ECR API, the function runs it pinned by digest, a redeploy pushes nothing, the
+//! pushed image boots on its own files alone (chroot) and answers MCP, switching back to a zip
+//! replaces the function, and destroy deletes the repository.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{assert_success, changed_steps, Project};
+use mcpctl_testkit::{free_port, http_request, wait_for_port};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const CONFIG: &str = "name = \"img\"\nregion = \"us-east-1\"\npackage = \"image\"\n";
+const REPOSITORY: &str = "img-server";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn deploy(p: &Project) -> Value {
+    let out = p.mcpctl(&[
+        "deploy",
+        "--prebuilt",
+        p.prebuilt().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The pushed blob `digest` as the stand-in registry stored it, checked against its digest.
+fn blob(p: &Project, digest: &str) -> Vec<u8> {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let bytes = std::fs::read(p.moto.blob_dir.join(REPOSITORY).join(hex)).unwrap();
+    assert_eq!(
+        sha256_hex(&bytes),
+        hex,
+        "blob {digest} corrupted on the way"
+    );
+    bytes
+}
+
+/// Runs the image's entrypoint with nothing but the image's own files (chroot) as a local
+/// HTTP server, and asks it for its tools over MCP.
+fn boot_and_list_tools(rootfs: &Path) -> String {
+    let port = free_port();
+    // Found before env_clear: the image has no PATH to look it up in.
+    let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"]
+        .into_iter()
+        .find(|c| Path::new(c).exists())
+        .expect("chroot (coreutils) is installed");
+    let mut server = Command::new(chroot)
+        .arg(rootfs)
+        .arg("/bootstrap")
+        .env_clear()
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = ([127, 0, 0, 1], port).into();
+    let up = wait_for_port(addr, Duration::from_secs(20));
+    let answer = up.then(|| {
+        http_request(
+            addr,
+            "POST",
+            "/mcp",
+            &[
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+            ],
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        )
+        .unwrap()
+    });
+    let _ = server.kill();
+    let out = server.wait_with_output().unwrap();
+    let (status, _, body) = answer.unwrap_or_else(|| {
+        panic!(
+            "the image's /bootstrap did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    String::from_utf8(body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
+    let p = Project::new(CONFIG);
+    let server = mcpctl_testkit::build_binary("mcpctl-server", "mcpctl-server");
+    std::fs::copy(&server, p.prebuilt().join("mcpctl-server")).unwrap();
+
+    let first = deploy(&p);
+    let steps: Vec<String> = changed_steps(&first).into_iter().map(|(s, _)| s).collect();
+    assert!(
+        steps.contains(&format!("repository {REPOSITORY}")),
+        "{steps:?}"
+    );
+    let image_step = steps
+        .iter()
+        .find(|s| s.starts_with(&format!("image {REPOSITORY}:mcpctl-")))
+        .unwrap_or_else(|| panic!("no image step in {steps:?}"))
+        .clone();
+
+    let sdk = p.sdk().await;
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+
+    // The repository: immutable tags, scan on push, a lifecycle policy, the stack tag.
+    let repo = ecr
+        .describe_repositories()
+        .repository_names(REPOSITORY)
+        .send()
+        .await
+        .unwrap();
+    let repo = &repo.repositories()[0];
+    assert_eq!(repo.image_tag_mutability().unwrap().as_str(), "IMMUTABLE");
+    assert!(repo.image_scanning_configuration().unwrap().scan_on_push());
+    let policy = ecr
+        .get_lifecycle_policy()
+        .repository_name(REPOSITORY)
+        .send()
+        .await
+        .unwrap();
+    assert!(policy
+        .lifecycle_policy_text()
+        .unwrap()
+        .contains("imageCountMoreThan"));
+    let tags = ecr
+        .list_tags_for_resource()
+        .resource_arn(repo.repository_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == "mcpctl:stack" && t.value() == "img"));
+
+    // The image: its digest is the manifest's SHA-256, the function runs it pinned by digest.
+    let images = ecr
+        .batch_get_image()
+        .repository_name(REPOSITORY)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag(image_step.rsplit(':').next().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let image = &images.images()[0];
+    let manifest_text = image.image_manifest().unwrap();
+    let digest = format!("sha256:{}", sha256_hex(manifest_text.as_bytes()));
+    assert_eq!(
+        image.image_id().unwrap().image_digest(),
+        Some(digest.as_str())
+    );
+    let function = lambda
+        .get_function()
+        .function_name("img-server")
+        .send()
+        .await
+        .unwrap();
+    let config = function.configuration().unwrap();
+    assert_eq!(config.package_type().unwrap().as_str(), "Image");
+    assert_eq!(config.runtime(), None);
+    assert_eq!(
+        function.code().unwrap().image_uri(),
+        Some(format!("{}@{digest}", repo.repository_uri().unwrap()).as_str())
+    );
+    assert_eq!(config.code_sha256(), digest.strip_prefix("sha256:"));
+
+    // The blobs: a config whose diff_id is the layer's uncompressed SHA-256, entrypoint /bootstrap.
+    let manifest: Value = serde_json::from_str(manifest_text).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let config_blob: Value =
+        serde_json::from_slice(&blob(&p, manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    assert_eq!(config_blob["config"]["Entrypoint"][0], "/bootstrap");
+    assert_eq!(config_blob["architecture"], "amd64");
+    let layer = blob(&p, manifest["layers"][0]["digest"].as_str().unwrap());
+    assert_eq!(manifest["layers"][0]["size"], layer.len());
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(layer.as_slice()),
+        &mut tar,
+    )
+    .unwrap();
+    assert_eq!(
+        config_blob["rootfs"]["diff_ids"][0],
+        format!("sha256:{}", sha256_hex(&tar))
+    );
+
+    // Unpacked alone, the image runs the real server and answers MCP.
+    let rootfs = p.dir.join("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    let layer_path = p.dir.join("layer.tar");
+    std::fs::write(&layer_path, &tar).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xf")
+        .arg(&layer_path)
+        .arg("-C")
+        .arg(&rootfs)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    assert_eq!(
+        std::fs::read(rootfs.join("bootstrap")).unwrap(),
+        std::fs::read(&server).unwrap()
+    );
+    let tools = boot_and_list_tools(&rootfs);
+    for tool in [
+        "get_weather",
+        "calculate",
+        "get_server_status",
+        "lookup_user",
+    ] {
+        assert!(tools.contains(tool), "{tool} missing from {tools}");
+    }
+
+    // Nothing changed: nothing is pushed or updated.
+    let again = deploy(&p);
+    assert_eq!(again["mutating_calls"], 0, "{again}");
+
+    // Back to a zip: Lambda cannot convert a function, so it is replaced.
+    p.write_config(&CONFIG.replace("\"image\"", "\"zip\""));
+    let zip = deploy(&p);
+    let changed = changed_steps(&zip);
+    let server_change = changed
+        .iter()
+        .find(|(s, _)| s == "function img-server")
+        .map(|(_, c)| c.to_string())
+        .unwrap_or_default();
+    assert!(server_change.contains("package type (replaced)"), "{zip}");
+    let function = lambda
+        .get_function_configuration()
+        .function_name("img-server")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(function.package_type().unwrap().as_str(), "Zip");
+    assert_eq!(function.runtime().unwrap().as_str(), "provided.al2023");
+    // The API still reaches the replaced function: its permission was put back.
+    let policy = lambda.get_policy().function_name("img-server").send().await;
+    assert!(
+        policy.is_ok(),
+        "no resource policy on the replaced function"
+    );
+
+    // destroy takes the repository with its images.
+    let destroyed = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&destroyed);
+    let destroyed: Value = serde_json::from_slice(&destroyed.stdout).unwrap();
+    assert_eq!(
+        destroyed["left_behind"],
+        serde_json::json!([]),
+        "{destroyed}"
+    );
+    let gone = ecr
+        .describe_repositories()
+        .repository_names(REPOSITORY)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the repository outlived destroy");
+}
