@@ -97,6 +97,23 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
     let server = mcpctl_testkit::build_binary("mcpctl-server", "mcpctl-server");
     std::fs::copy(&server, p.prebuilt().join("mcpctl-server")).unwrap();
 
+    let plan = |extra: &[&str]| -> Value {
+        let mut args = vec!["plan", "-o", "json"];
+        args.extend_from_slice(extra);
+        let out = p.mcpctl(&args);
+        assert_success(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = plan(&[]);
+    assert!(
+        before["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["resource"] == format!("repository {REPOSITORY}") && c["action"] == "create"),
+        "{before:#}"
+    );
+
     let first = deploy(&p);
     let steps: Vec<String> = changed_steps(&first).into_iter().map(|(s, _)| s).collect();
     assert!(
@@ -227,6 +244,15 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
     ] {
         assert!(tools.contains(tool), "{tool} missing from {tools}");
     }
+
+    // plan with the same binary computes the same image digest: nothing to do.
+    let prebuilt = p.prebuilt();
+    let after = plan(&["--prebuilt", prebuilt.to_str().unwrap()]);
+    assert_eq!(
+        (after["to_create"].as_u64(), after["to_update"].as_u64()),
+        (Some(0), Some(0)),
+        "{after:#}"
+    );
 
     // Nothing changed: nothing is pushed or updated.
     let again = deploy(&p);

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use mcpctl_stack::config::Package;
 use serde::Serialize;
 use serde_json::json;
 
@@ -19,6 +20,7 @@ use crate::resources::iam::Role;
 use crate::resources::integration::Integration;
 use crate::resources::logs::LogGroup;
 use crate::resources::permission::Permission;
+use crate::resources::repository::Repository;
 use crate::resources::routes::Routes;
 use crate::resources::secret::{Secret, SecretState};
 use crate::resources::stage::Stage;
@@ -167,6 +169,15 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         let group = LogGroup::of_function(ctx, &function, days)?;
         let (change, _) = preview(&group, ctx).await?;
         changes.push(Planned::new(format!("log group {}", group.name), change));
+    }
+
+    if ctx.config.package == Package::Image {
+        let repository = Repository::new(ctx);
+        let (change, _) = preview(&repository, ctx).await?;
+        changes.push(Planned::new(
+            format!("repository {}", repository.name),
+            change,
+        ));
     }
 
     let (server_code, authorizer_code) = match code {
