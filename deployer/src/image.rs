@@ -239,7 +239,7 @@ fn layer_tar(files: &[ImageFile]) -> Result<Vec<u8>> {
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut gz = flate2::GzBuilder::new()
         .mtime(0)
-        .write(Vec::new(), flate2::Compression::best());
+        .write(Vec::new(), flate2::Compression::default());
     gz.write_all(bytes)?;
     Ok(gz.finish()?)
 }
