@@ -3,49 +3,18 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use common::start;
 use mcpctl_stack::Config;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::{json, Value};
+use mcpctl_testkit::mcp::{call, connect, try_connect};
+use serde_json::json;
 
 fn binaries() -> (std::path::PathBuf, std::path::PathBuf) {
     (
         mcpctl_testkit::build_binary("mcpctl-server", "mcpctl-server"),
         mcpctl_testkit::build_binary("mcpctl-authorizer", "mcpctl-authorizer"),
     )
-}
-
-async fn connect(url: &str, key: &str) -> RunningService<RoleClient, ClientConfig> {
-    let mut headers = HashMap::new();
-    headers.insert(
-        http::HeaderName::from_static("x-api-key"),
-        http::HeaderValue::from_str(key).unwrap(),
-    );
-    let transport = StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
-        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers),
-    );
-    ClientConfig::default()
-        .serve(transport)
-        .await
-        .expect("initialize through the dev stack")
-}
-
-async fn call(
-    client: &RunningService<RoleClient, ClientConfig>,
-    name: &'static str,
-    args: Value,
-) -> CallToolResult {
-    let mut params = CallToolRequestParams::new(name);
-    params.arguments = args.as_object().cloned();
-    client.call_tool(params).await.expect("tools/call answers")
 }
 
 async fn raw_post(url: &str, key: Option<&str>) -> u16 {
@@ -66,7 +35,7 @@ async fn rmcp_client_uses_every_tool_through_the_real_binaries() {
     let s = start(Config::default(), server, authorizer, "e2e").await;
     let url = s.stack.url();
 
-    let client = connect(&url, &s.key).await;
+    let client = connect(&url, Some(&s.key)).await;
     let tools = client.list_all_tools().await.expect("tools/list");
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort_unstable();
@@ -106,17 +75,7 @@ async fn rmcp_client_uses_every_tool_through_the_real_binaries() {
     assert_eq!(stats.authorizer.invocations, 1, "{stats:?}");
 
     // The same client without the right key cannot even initialize.
-    let mut headers = HashMap::new();
-    headers.insert(
-        http::HeaderName::from_static("x-api-key"),
-        http::HeaderValue::from_static("not-the-key"),
-    );
-    let refused = ClientConfig::default()
-        .serve(StreamableHttpClientTransport::with_client(
-            reqwest::Client::new(),
-            StreamableHttpClientTransportConfig::with_uri(url.clone()).custom_headers(headers),
-        ))
-        .await;
+    let refused = try_connect(&url, Some("not-the-key")).await;
     assert!(refused.is_err(), "a wrong key must not initialize");
     assert_eq!(s.stack.stats().authorizer.invocations, 2);
 
@@ -190,7 +149,7 @@ async fn concurrent_clients_all_succeed_and_scale_out() {
         let url = url.clone();
         let key = s.key.clone();
         tasks.push(tokio::spawn(async move {
-            let client = connect(&url, &key).await;
+            let client = connect(&url, Some(&key)).await;
             let calls = if t < 2 { 7 } else { 6 } - 1; // the initialize above counts as one
             for i in 0..calls {
                 let r = call(

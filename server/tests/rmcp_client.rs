@@ -3,38 +3,14 @@
 mod common;
 
 use common::LocalServer;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
+use mcpctl_testkit::mcp::{call, connect};
+use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
-
-async fn connect(url: &str) -> RunningService<RoleClient, ClientConfig> {
-    let transport = StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
-        StreamableHttpClientTransportConfig::with_uri(url.to_string()),
-    );
-    ClientConfig::default()
-        .serve(transport)
-        .await
-        .expect("initialize succeeds")
-}
-
-async fn call(
-    client: &RunningService<RoleClient, ClientConfig>,
-    name: &'static str,
-    args: Value,
-) -> CallToolResult {
-    let mut params = CallToolRequestParams::new(name);
-    params.arguments = args.as_object().cloned();
-    client.call_tool(params).await.expect("tools/call answers")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rmcp_client_lists_and_calls_every_tool() {
     let server = LocalServer::start();
-    let client = connect(&server.url()).await;
+    let client = connect(&server.url(), None).await;
 
     let info = client.peer_info().expect("server info after initialize");
     assert_eq!(
@@ -131,7 +107,7 @@ async fn rmcp_client_lists_and_calls_every_tool() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn region_comes_from_aws_region() {
     let server = LocalServer::start_with(&[("AWS_REGION", "eu-central-1")]);
-    let client = connect(&server.url()).await;
+    let client = connect(&server.url(), None).await;
     let status = call(&client, "get_server_status", json!({})).await;
     assert_eq!(
         status.structured_content.expect("structured")["region"],

@@ -1,5 +1,7 @@
 //! Fixtures for integration tests. Everything binds to 127.0.0.1 and every wait is bounded.
 
+pub mod mcp;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

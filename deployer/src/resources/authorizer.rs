@@ -5,7 +5,7 @@ use anyhow::Result;
 use aws_sdk_apigatewayv2::types::{Authorizer, AuthorizerType};
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{diff, Ctx, Resource};
+use super::{Ctx, FieldDiff, Resource, WholeOrFields};
 use crate::aws;
 use crate::steps::Change;
 
@@ -44,12 +44,6 @@ pub struct AuthorizerState {
     pub simple_responses: Option<bool>,
     pub identity_source: Vec<String>,
     pub ttl_s: Option<i32>,
-}
-
-#[derive(Debug, Default, PartialEq)]
-pub struct AuthorizerPlan {
-    pub create: bool,
-    pub update: Vec<String>,
 }
 
 fn is_transport<E, R>(e: &SdkError<E, R>) -> bool {
@@ -103,7 +97,7 @@ impl ApiAuthorizer {
 
 impl Resource for ApiAuthorizer {
     type Current = Option<AuthorizerState>;
-    type Plan = AuthorizerPlan;
+    type Plan = WholeOrFields;
     type Output = String;
 
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
@@ -141,69 +135,41 @@ impl Resource for ApiAuthorizer {
             }))
     }
 
-    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> AuthorizerPlan {
+    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> WholeOrFields {
         let Some(cur) = current else {
-            return AuthorizerPlan {
-                create: true,
-                update: Vec::new(),
-            };
+            return WholeOrFields::create();
         };
         let mut update = Vec::new();
-        diff(
-            &mut update,
+        update.field(
             "type",
             &cur.kind.as_deref(),
             &Some(AuthorizerType::Request.as_str()),
         );
-        diff(
-            &mut update,
-            "uri",
-            &cur.uri.as_deref(),
-            &Some(self.uri.as_str()),
-        );
-        diff(
-            &mut update,
+        update.field("uri", &cur.uri.as_deref(), &Some(self.uri.as_str()));
+        update.field(
             "payload version",
             &cur.payload_version.as_deref(),
             &Some(PAYLOAD_VERSION),
         );
-        diff(
-            &mut update,
-            "simple responses",
-            &cur.simple_responses,
-            &Some(true),
-        );
-        diff(
-            &mut update,
+        update.field("simple responses", &cur.simple_responses, &Some(true));
+        update.field(
             "identity source",
             cur.identity_source.as_slice(),
             &[IDENTITY_SOURCE.to_string()][..],
         );
-        diff(
-            &mut update,
-            "cache ttl",
-            &cur.ttl_s.unwrap_or(0),
-            &self.ttl_s,
-        );
-        AuthorizerPlan {
-            create: false,
-            update,
-        }
+        update.field("cache ttl", &cur.ttl_s.unwrap_or(0), &self.ttl_s);
+        WholeOrFields::update(update)
     }
 
-    fn change(plan: &AuthorizerPlan) -> Change {
-        if plan.create {
-            Change::Created
-        } else {
-            Change::updated(plan.update.clone())
-        }
+    fn change(plan: &WholeOrFields) -> Change {
+        plan.change()
     }
 
     async fn apply(
         &self,
         ctx: &Ctx<'_>,
         current: Self::Current,
-        plan: AuthorizerPlan,
+        plan: WholeOrFields,
     ) -> Result<String> {
         let apigw = &ctx.aws.apigw;
         if plan.create {

@@ -11,7 +11,7 @@ use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, Runtime};
 
-use super::{diff, missing_tags, Ctx, Resource};
+use super::{missing_tags, Ctx, FieldDiff, Resource};
 use crate::aws;
 use crate::package::LambdaZip;
 use crate::steps::Change;
@@ -203,39 +203,13 @@ impl Resource for Function {
             PackageType::Zip => (Some(RUNTIME.as_str()), Some(HANDLER)),
             _ => (None, None),
         };
-        diff(
-            &mut configuration,
-            "runtime",
-            &cur.runtime.as_deref(),
-            &runtime,
-        );
-        diff(
-            &mut configuration,
-            "handler",
-            &cur.handler.as_deref(),
-            &handler,
-        );
-        diff(
-            &mut configuration,
-            "role",
-            cur.role.as_str(),
-            self.role_arn.as_str(),
-        );
-        diff(
-            &mut configuration,
-            "memory",
-            &cur.memory_mb,
-            &Some(self.memory_mb),
-        );
-        diff(
-            &mut configuration,
-            "timeout",
-            &cur.timeout_s,
-            &Some(self.timeout_s),
-        );
-        diff(&mut configuration, "environment", &cur.env, &self.env);
-        diff(
-            &mut configuration,
+        configuration.field("runtime", &cur.runtime.as_deref(), &runtime);
+        configuration.field("handler", &cur.handler.as_deref(), &handler);
+        configuration.field("role", cur.role.as_str(), self.role_arn.as_str());
+        configuration.field("memory", &cur.memory_mb, &Some(self.memory_mb));
+        configuration.field("timeout", &cur.timeout_s, &Some(self.timeout_s));
+        configuration.field("environment", &cur.env, &self.env);
+        configuration.field(
             "description",
             &cur.description.as_deref().unwrap_or_default(),
             &self.description.as_str(),

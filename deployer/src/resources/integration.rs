@@ -3,7 +3,7 @@
 use anyhow::Result;
 use aws_sdk_apigatewayv2::types::IntegrationType;
 
-use super::{diff, Ctx, Resource};
+use super::{Ctx, FieldDiff, Resource, WholeOrFields};
 use crate::aws;
 use crate::steps::Change;
 
@@ -25,15 +25,9 @@ pub struct IntegrationState {
     pub timeout_ms: Option<i32>,
 }
 
-#[derive(Debug, Default, PartialEq)]
-pub struct IntegrationPlan {
-    pub create: bool,
-    pub update: Vec<String>,
-}
-
 impl Resource for Integration {
     type Current = Option<IntegrationState>;
-    type Plan = IntegrationPlan;
+    type Plan = WholeOrFields;
     type Output = String;
 
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
@@ -64,52 +58,39 @@ impl Resource for Integration {
         Ok(all.into_iter().nth(ours))
     }
 
-    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> IntegrationPlan {
+    fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> WholeOrFields {
         let Some(cur) = current else {
-            return IntegrationPlan {
-                create: true,
-                update: Vec::new(),
-            };
+            return WholeOrFields::create();
         };
         let mut update = Vec::new();
-        diff(
-            &mut update,
+        update.field(
             "type",
             &cur.kind.as_deref(),
             &Some(IntegrationType::AwsProxy.as_str()),
         );
-        diff(
-            &mut update,
+        update.field(
             "uri",
             &cur.uri.as_deref(),
             &Some(self.function_arn.as_str()),
         );
-        diff(
-            &mut update,
+        update.field(
             "payload version",
             &cur.payload_version.as_deref(),
             &Some(PAYLOAD_VERSION),
         );
-        diff(&mut update, "timeout", &cur.timeout_ms, &Some(TIMEOUT_MS));
-        IntegrationPlan {
-            create: false,
-            update,
-        }
+        update.field("timeout", &cur.timeout_ms, &Some(TIMEOUT_MS));
+        WholeOrFields::update(update)
     }
 
-    fn change(plan: &IntegrationPlan) -> Change {
-        if plan.create {
-            Change::Created
-        } else {
-            Change::updated(plan.update.clone())
-        }
+    fn change(plan: &WholeOrFields) -> Change {
+        plan.change()
     }
 
     async fn apply(
         &self,
         ctx: &Ctx<'_>,
         current: Self::Current,
-        plan: IntegrationPlan,
+        plan: WholeOrFields,
     ) -> Result<String> {
         let apigw = &ctx.aws.apigw;
         if plan.create {

@@ -106,15 +106,47 @@ pub fn missing_tags(
         .collect()
 }
 
-/// Pushes `field` into `changes` when `current != desired`.
-pub fn diff<T: PartialEq + ?Sized>(
-    changes: &mut Vec<String>,
-    field: &str,
-    current: &T,
-    desired: &T,
-) {
-    if current != desired {
-        changes.push(field.to_string());
+/// The plan of a resource created whole or updated in one call naming the fields that differ.
+#[derive(Debug, Default, PartialEq)]
+pub struct WholeOrFields {
+    pub create: bool,
+    pub update: Vec<String>,
+}
+
+impl WholeOrFields {
+    pub fn create() -> Self {
+        Self {
+            create: true,
+            update: Vec::new(),
+        }
+    }
+
+    pub fn update(fields: Vec<String>) -> Self {
+        Self {
+            create: false,
+            update: fields,
+        }
+    }
+
+    pub fn change(&self) -> Change {
+        if self.create {
+            Change::Created
+        } else {
+            Change::updated(self.update.clone())
+        }
+    }
+}
+
+/// Collects the names of the fields whose current value differs from the desired one.
+pub trait FieldDiff {
+    fn field<T: PartialEq + ?Sized>(&mut self, name: &str, current: &T, desired: &T);
+}
+
+impl FieldDiff for Vec<String> {
+    fn field<T: PartialEq + ?Sized>(&mut self, name: &str, current: &T, desired: &T) {
+        if current != desired {
+            self.push(name.to_string());
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use aws_sdk_apigatewayv2::types::RouteSettings;
 
-use super::{diff, missing_tags, Ctx, Resource};
+use super::{missing_tags, Ctx, FieldDiff, Resource};
 use crate::aws;
 use crate::steps::Change;
 
@@ -87,14 +87,9 @@ impl Resource for Stage {
             };
         };
         let mut update = Vec::new();
-        diff(&mut update, "auto-deploy", &cur.auto_deploy, &Some(true));
-        diff(
-            &mut update,
-            "throttling burst",
-            &cur.burst,
-            &Some(self.burst),
-        );
-        diff(&mut update, "throttling rate", &cur.rate, &Some(self.rate));
+        update.field("auto-deploy", &cur.auto_deploy, &Some(true));
+        update.field("throttling burst", &cur.burst, &Some(self.burst));
+        update.field("throttling rate", &cur.rate, &Some(self.rate));
         StagePlan {
             create: false,
             update,
