@@ -245,6 +245,10 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
         assert!(tools.contains(tool), "{tool} missing from {tools}");
     }
 
+    let status = p.mcpctl(&["status"]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.contains("Server       image, 256 MB / 29 s"), "{status}");
+
     // plan with the same binary computes the same image digest: nothing to do.
     let prebuilt = p.prebuilt();
     let after = plan(&["--prebuilt", prebuilt.to_str().unwrap()]);

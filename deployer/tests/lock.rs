@@ -85,6 +85,17 @@ async fn a_live_holder_stops_deploy_and_destroy_until_unlocked() {
         "a refused run changed something"
     );
 
+    // status says who holds it.
+    let status = p.mcpctl(&["status", "-o", "json"]);
+    assert_success(&status);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["locked_by"]["host"], "build-agent-7", "{status}");
+    let text = stdout(&p.mcpctl(&["status"]));
+    assert!(
+        text.contains("Lock         held by `mcpctl deploy` (pid 4242 on build-agent-7)"),
+        "{text}"
+    );
+
     let unlock = p.mcpctl(&["unlock", "-o", "json"]);
     assert_success(&unlock);
     let unlock: Value = serde_json::from_slice(&unlock.stdout).unwrap();
@@ -99,6 +110,9 @@ async fn a_live_holder_stops_deploy_and_destroy_until_unlocked() {
     let deployed = p.deploy_json();
     assert_eq!(deployed["lock_calls"].as_u64().map(|n| n >= 2), Some(true));
     assert!(!lock_exists(&p).await, "deploy left its lock behind");
+    let status = p.mcpctl(&["status", "-o", "json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["locked_by"], Value::Null, "{status}");
     // The lock's own calls do not count as changes: an unchanged redeploy still changes nothing.
     assert_eq!(p.deploy_json()["mutating_calls"], 0);
     let destroyed = p.mcpctl(&["destroy", "--yes", "-o", "json"]);

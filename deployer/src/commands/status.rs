@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::plan::{self, Planned, Preview};
 use crate::aws::{self, Aws};
+use crate::lock;
 use crate::resources::function::FunctionState;
 use crate::resources::Ctx;
 use crate::{Cli, Output};
@@ -68,6 +69,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
         .as_ref()
         .map(|a| super::endpoint_url(&a.endpoint, &config.api.stage));
     let deployed = is_deployed(&preview);
+    let lock = lock::read_holder(&aws, &ctx.names.lock()).await?;
     let drift: Vec<&Planned> = preview.changes.iter().filter(|c| c.is_change()).collect();
 
     match cli.output {
@@ -90,6 +92,12 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
             },
             "drift": drift,
             "in_sync": drift.is_empty(),
+            "locked_by": lock.as_ref().map(|h| json!({
+                "command": h.command,
+                "host": h.host,
+                "pid": h.pid,
+                "since": mcpctl_stack::time::rfc3339(h.since_ms / 1000),
+            })),
             "mutating_calls": aws.calls.mutating_count(),
         })),
         Output::Text => {
@@ -97,6 +105,13 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
                 "{}",
                 render(cli, &config, &preview, &keys, endpoint.as_deref(), now)
             );
+            if let Some(h) = &lock {
+                println!(
+                    "  {:<12} held by {}: a deploy or destroy is running",
+                    "Lock",
+                    h.describe()
+                );
+            }
             Ok(())
         }
     }
@@ -118,6 +133,7 @@ fn function_json(f: &FunctionState) -> Value {
         "arn": f.arn,
         "last_modified": f.last_modified,
         "code_sha256": f.code_sha256,
+        "package_type": f.package_type,
         "memory_mb": f.memory_mb,
         "timeout_s": f.timeout_s,
     })
@@ -150,7 +166,8 @@ fn render(
     ] {
         let value = match f {
             Some(f) => format!(
-                "{} MB / {} s, code {}, last modified {}",
+                "{}, {} MB / {} s, code {}, last modified {}",
+                f.package_type.as_deref().unwrap_or("Zip").to_lowercase(),
                 f.memory_mb.map_or("?".into(), |m| m.to_string()),
                 f.timeout_s.map_or("?".into(), |t| t.to_string()),
                 short_sha(&f.code_sha256),
