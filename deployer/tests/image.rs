@@ -247,7 +247,10 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
 
     let status = p.mcpctl(&["status"]);
     let status = String::from_utf8_lossy(&status.stdout).into_owned();
-    assert!(status.contains("Server       image, 256 MB / 29 s"), "{status}");
+    assert!(
+        status.contains("Server       image, 256 MB / 29 s"),
+        "{status}"
+    );
 
     // plan with the same binary computes the same image digest: nothing to do.
     let prebuilt = p.prebuilt();

@@ -230,8 +230,15 @@ impl Resource for Repository {
     }
 }
 
-/// Deletes the repository with every image in it.
+/// Deletes the repository with every image in it; reads first, so a stack without one (a zip
+/// stack) makes no mutating call.
 pub async fn remove(ctx: &Ctx<'_>) -> Result<Change> {
+    if read_repository(ctx, &ctx.names.ecr_repository())
+        .await?
+        .is_none()
+    {
+        return Ok(Change::Absent);
+    }
     match ctx
         .aws
         .ecr
