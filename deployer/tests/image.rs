@@ -150,6 +150,31 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
         .lifecycle_policy_text()
         .unwrap()
         .contains("imageCountMoreThan"));
+    // Lambda may pull for the server function and nothing else.
+    let pull: Value = serde_json::from_str(
+        ecr.get_repository_policy()
+            .repository_name(REPOSITORY)
+            .send()
+            .await
+            .unwrap()
+            .policy_text()
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = pull["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{pull}");
+    assert_eq!(
+        statements[0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
+    assert_eq!(
+        statements[0]["Action"],
+        serde_json::json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
+    );
+    assert_eq!(
+        statements[0]["Condition"]["StringLike"]["aws:sourceArn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:img-server"
+    );
     let tags = ecr
         .list_tags_for_resource()
         .resource_arn(repo.repository_arn().unwrap())

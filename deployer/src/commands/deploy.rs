@@ -27,7 +27,7 @@ use crate::resources::repository::Repository;
 use crate::resources::routes::Routes;
 use crate::resources::secret::{self, Secret};
 use crate::resources::stage::Stage;
-use crate::resources::{converge, Ctx};
+use crate::resources::{account_of, converge, Ctx};
 use crate::steps::{Change, Steps};
 use crate::{Cli, Output};
 
@@ -168,7 +168,8 @@ async fn converge_stack(
     let server_code = match server_package {
         ServerPackage::Zip(zip) => Code::zip(zip),
         ServerPackage::Image(image) => {
-            let repository = Repository::new(ctx);
+            let account = account_of(&server_role).unwrap_or_default().to_string();
+            let repository = Repository::new(ctx, &account);
             let repository_uri = steps
                 .run(
                     format!("repository {}", repository.name),

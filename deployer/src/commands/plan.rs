@@ -24,7 +24,7 @@ use crate::resources::repository::Repository;
 use crate::resources::routes::Routes;
 use crate::resources::secret::{Secret, SecretState};
 use crate::resources::stage::Stage;
-use crate::resources::{Ctx, Resource};
+use crate::resources::{account_of, Ctx, Resource};
 use crate::steps::Change;
 use crate::{Cli, Output};
 
@@ -92,11 +92,6 @@ async fn preview<R: Resource>(resource: &R, ctx: &Ctx<'_>) -> Result<(Change, R:
     let current = resource.read(ctx).await?;
     let change = R::change(&resource.plan(ctx, &current));
     Ok((change, current))
-}
-
-/// `arn:aws:service:region:ACCOUNT:...` → ACCOUNT.
-fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 /// The `CodeSha256` each function would get: the server's, the authorizer's.
@@ -172,7 +167,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
     }
 
     if ctx.config.package == Package::Image {
-        let repository = Repository::new(ctx);
+        let repository = Repository::new(ctx, &account);
         let (change, _) = preview(&repository, ctx).await?;
         changes.push(Planned::new(
             format!("repository {}", repository.name),

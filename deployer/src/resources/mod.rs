@@ -53,6 +53,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// `arn:aws:service:region:ACCOUNT:...` → ACCOUNT.
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"

@@ -1,6 +1,8 @@
 //! The ECR repository holding the server image (`package = "image"`): tags immutable (each tag
-//! names one content digest), scanned on push (basic scanning is free), and a lifecycle policy
-//! keeping the newest images only, so redeploys do not pile up storage.
+//! names one content digest), scanned on push (basic scanning is free), a lifecycle policy
+//! keeping the newest images only, so redeploys do not pile up storage, and a repository policy
+//! letting Lambda pull for the server function alone (what Lambda would otherwise add itself,
+//! and only if the deploying principal may set repository policies).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,6 +19,8 @@ pub const KEEP_IMAGES: u32 = 5;
 
 pub struct Repository {
     pub name: String,
+    /// The server function, the only one Lambda may pull for.
+    pub function_arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +30,7 @@ pub struct RepositoryState {
     pub immutable_tags: bool,
     pub scan_on_push: bool,
     pub lifecycle_policy: Option<serde_json::Value>,
+    pub repository_policy: Option<serde_json::Value>,
     pub tags: HashMap<String, String>,
 }
 
@@ -35,14 +40,35 @@ pub struct RepositoryPlan {
     pub tag_mutability: bool,
     pub scan_on_push: bool,
     pub lifecycle_policy: bool,
+    pub repository_policy: bool,
     pub tags: BTreeMap<String, String>,
 }
 
 impl Repository {
-    pub fn new(ctx: &Ctx<'_>) -> Self {
+    /// `account` is the caller's (the function ARN is fixed by name and account).
+    pub fn new(ctx: &Ctx<'_>, account: &str) -> Self {
         Self {
             name: ctx.names.ecr_repository(),
+            function_arn: format!(
+                "arn:{}:lambda:{}:{account}:function:{}",
+                ctx.partition(),
+                ctx.aws.region,
+                ctx.names.server_function()
+            ),
         }
+    }
+
+    fn repository_policy(&self) -> serde_json::Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "LambdaECRImageRetrievalPolicy",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Condition": {"StringLike": {"aws:sourceArn": self.function_arn}},
+            }],
+        })
     }
 
     fn lifecycle_policy() -> serde_json::Value {
@@ -87,6 +113,16 @@ pub async fn read_repository(ctx: &Ctx<'_>, name: &str) -> Result<Option<Reposit
         Err(e) if aws::error_code(&e) == Some("LifecyclePolicyNotFoundException") => None,
         Err(e) => return Err(aws::describe("GetLifecyclePolicy", &e)),
     };
+    let repository_policy = match ecr
+        .get_repository_policy()
+        .repository_name(name)
+        .send()
+        .await
+    {
+        Ok(p) => p.policy_text().and_then(|t| serde_json::from_str(t).ok()),
+        Err(e) if aws::error_code(&e) == Some("RepositoryPolicyNotFoundException") => None,
+        Err(e) => return Err(aws::describe("GetRepositoryPolicy", &e)),
+    };
     let tags = ecr
         .list_tags_for_resource()
         .resource_arn(&arn)
@@ -105,6 +141,7 @@ pub async fn read_repository(ctx: &Ctx<'_>, name: &str) -> Result<Option<Reposit
             .image_scanning_configuration()
             .is_some_and(|c| c.scan_on_push()),
         lifecycle_policy,
+        repository_policy,
         tags,
     }))
 }
@@ -130,6 +167,7 @@ impl Resource for Repository {
             return RepositoryPlan {
                 create: true,
                 lifecycle_policy: true,
+                repository_policy: true,
                 ..RepositoryPlan::default()
             };
         };
@@ -138,6 +176,7 @@ impl Resource for Repository {
             tag_mutability: !cur.immutable_tags,
             scan_on_push: !cur.scan_on_push,
             lifecycle_policy: cur.lifecycle_policy.as_ref() != Some(&Self::lifecycle_policy()),
+            repository_policy: cur.repository_policy.as_ref() != Some(&self.repository_policy()),
             tags: missing_tags(&cur.tags, &ctx.tags),
         }
     }
@@ -150,6 +189,7 @@ impl Resource for Repository {
             (plan.tag_mutability, "tag mutability"),
             (plan.scan_on_push, "scan on push"),
             (plan.lifecycle_policy, "lifecycle policy"),
+            (plan.repository_policy, "repository policy"),
             (!plan.tags.is_empty(), "tags"),
         ];
         Change::updated(
@@ -218,6 +258,14 @@ impl Resource for Repository {
                 .await
                 .map_err(aws::err("PutLifecyclePolicy"))?;
         }
+        if plan.repository_policy {
+            ecr.set_repository_policy()
+                .repository_name(&self.name)
+                .policy_text(self.repository_policy().to_string())
+                .send()
+                .await
+                .map_err(aws::err("SetRepositoryPolicy"))?;
+        }
         if !plan.tags.is_empty() {
             ecr.tag_resource()
                 .resource_arn(&arn)
@@ -267,6 +315,7 @@ mod tests {
             immutable_tags: true,
             scan_on_push: true,
             lifecycle_policy: Some(Repository::lifecycle_policy()),
+            repository_policy: Some(Repository::new(ctx, "1").repository_policy()),
             tags: ctx.tags.clone().into_iter().collect(),
         }
     }
@@ -276,7 +325,7 @@ mod tests {
         let aws = Aws::offline();
         let config = Config::default();
         let ctx = Ctx::new(&aws, &config);
-        let repo = Repository::new(&ctx);
+        let repo = Repository::new(&ctx, "1");
         assert!(repo.plan(&ctx, &None).create);
         let same = state(&ctx);
         assert_eq!(
@@ -286,10 +335,22 @@ mod tests {
         let drifted = RepositoryState {
             immutable_tags: false,
             lifecycle_policy: None,
-            ..same
+            ..same.clone()
         };
         let plan = repo.plan(&ctx, &Some(drifted));
         assert!(plan.tag_mutability && plan.lifecycle_policy && !plan.scan_on_push);
+        assert!(!plan.repository_policy);
+        // A policy that lets Lambda pull for any function is narrowed back to ours.
+        let mut wide = repo.repository_policy();
+        wide["Statement"][0]["Condition"] = json!({"StringLike": {"aws:sourceArn": "*"}});
+        let plan = repo.plan(
+            &ctx,
+            &Some(RepositoryState {
+                repository_policy: Some(wide),
+                ..same
+            }),
+        );
+        assert!(plan.repository_policy);
         assert_eq!(
             Repository::change(&plan),
             Change::Updated(vec!["tag mutability".into(), "lifecycle policy".into()])
