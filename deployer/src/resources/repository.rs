@@ -340,6 +340,10 @@ mod tests {
         let plan = repo.plan(&ctx, &Some(drifted));
         assert!(plan.tag_mutability && plan.lifecycle_policy && !plan.scan_on_push);
         assert!(!plan.repository_policy);
+        assert_eq!(
+            Repository::change(&plan),
+            Change::Updated(vec!["tag mutability".into(), "lifecycle policy".into()])
+        );
         // A policy that lets Lambda pull for any function is narrowed back to ours.
         let mut wide = repo.repository_policy();
         wide["Statement"][0]["Condition"] = json!({"StringLike": {"aws:sourceArn": "*"}});
@@ -350,10 +354,9 @@ mod tests {
                 ..same
             }),
         );
-        assert!(plan.repository_policy);
         assert_eq!(
             Repository::change(&plan),
-            Change::Updated(vec!["tag mutability".into(), "lifecycle policy".into()])
+            Change::Updated(vec!["repository policy".into()])
         );
     }
 }
