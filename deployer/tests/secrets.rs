@@ -201,6 +201,9 @@ async fn no_key_is_printed_or_logged_unless_asked() {
         &p.mcpctl(&["plan", "--prebuilt", path(&prebuilt)]),
         &[],
     );
+    t.record("status", &p.mcpctl_env(&["status"], &trace), &[]);
+    t.record("status -o json", &p.mcpctl(&["status", "-o", "json"]), &[]);
+    t.record("unlock", &p.mcpctl_env(&["unlock"], &trace), &[]);
 
     // The key works against a real server, given on the command line or in the environment.
     let port = free_port();
