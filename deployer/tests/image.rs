@@ -219,6 +219,10 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
         Some(format!("{}@{digest}", repo.repository_uri().unwrap()).as_str())
     );
     assert_eq!(config.code_sha256(), digest.strip_prefix("sha256:"));
+    assert_eq!(
+        first["image"],
+        format!("{}@{digest}", repo.repository_uri().unwrap()).as_str()
+    );
 
     // The blobs: a config whose diff_id is the layer's uncompressed SHA-256, entrypoint /bootstrap.
     let manifest: Value = serde_json::from_str(manifest_text).unwrap();

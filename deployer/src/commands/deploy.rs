@@ -56,7 +56,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
-    let api = lock::while_locked(
+    let Deployed { api, image } = lock::while_locked(
         &ctx,
         "deploy",
         converge_stack(&ctx, &mut steps, prebuilt, &project_dir),
@@ -78,6 +78,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "stack": config.name,
             "region": config.region,
             "endpoint": endpoint,
+            "image": image,
             "secret_id": names.secret(),
             "api_key": key,
             "resources": steps.records,
@@ -94,6 +95,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                 aws.calls.mutating_count()
             ));
             println!("Endpoint: {endpoint}");
+            if let Some(image) = &image {
+                println!("Image:    {image}");
+            }
             match key {
                 Some(k) => println!("API key:  {k}"),
                 None => println!("API key:  {get_key}"),
@@ -109,13 +113,19 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// What the output names: the HTTP API, and the image the server runs (`package = "image"`).
+struct Deployed {
+    api: ApiInfo,
+    image: Option<String>,
+}
+
 /// Every resource in dependency order, each read → plan → apply; returns the HTTP API.
 async fn converge_stack(
     ctx: &Ctx<'_>,
     steps: &mut Steps,
     prebuilt: Option<Binaries>,
     project_dir: &Path,
-) -> Result<ApiInfo> {
+) -> Result<Deployed> {
     let names = &ctx.names;
     let config = ctx.config;
     let secret_arn = steps
@@ -165,6 +175,7 @@ async fn converge_stack(
             .await?;
     }
 
+    let mut image_uri = None;
     let server_code = match server_package {
         ServerPackage::Zip(zip) => Code::zip(zip),
         ServerPackage::Image(image) => {
@@ -187,6 +198,7 @@ async fn converge_stack(
                     converge(&push, ctx),
                 )
                 .await?;
+            image_uri = Some(uri.clone());
             Code::image(uri, &image.digest())
         }
     };
@@ -251,7 +263,10 @@ async fn converge_stack(
         )
         .await?;
 
-    Ok(api)
+    Ok(Deployed {
+        api,
+        image: image_uri,
+    })
 }
 
 /// The server as deploy.toml's `package` says; the authorizer is always a zip (small, and
