@@ -60,6 +60,9 @@ const KNOWN_REGIONS: &[&str] = &[
     "cn-northwest-1",
 ];
 
+/// Appends `Service.Operation` of every call to this file (tests of `mcpctl policy`).
+pub const CALL_LOG_ENV: &str = "MCPCTL_CALL_LOG";
+
 /// The names of every operation sent, so `--output json` and the tests can tell how many
 /// calls changed something. Shared by all clients of one command.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +115,17 @@ impl Intercept for CallLog {
             .load::<Metadata>()
             .map(|m| format!("{}.{}", m.service(), m.name()))
             .unwrap_or_else(|| "unknown.Unknown".to_string());
+        // Testing knob: every operation of every command, for the test of `mcpctl policy`.
+        if let Some(path) = std::env::var_os(CALL_LOG_ENV) {
+            use std::io::Write;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path);
+            if let Ok(mut file) = file {
+                let _ = writeln!(file, "{name}");
+            }
+        }
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(name);
         }

@@ -62,6 +62,8 @@ pub enum Command {
     Status(commands::status::Args),
     /// Print a function's CloudWatch logs (server or authorizer); --follow keeps printing.
     Logs(commands::logs::Args),
+    /// Print the least-privilege IAM policy for whoever runs mcpctl on this stack.
+    Policy(commands::policy::Args),
     /// Free the stack lock of a deploy or destroy that died on another machine.
     Unlock(commands::unlock::Args),
     /// Print the MCP client configuration (cursor, vscode, claude, windsurf), API key included.

@@ -6,6 +6,7 @@ pub mod dev;
 pub mod invoke;
 pub mod logs;
 pub mod plan;
+pub mod policy;
 pub mod rotate_key;
 pub mod status;
 pub mod unlock;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(ref args) => status::run(&cli, args).await,
         Command::Logs(ref args) => logs::run(&cli, args).await,
         Command::Unlock(ref args) => unlock::run(&cli, args).await,
+        Command::Policy(ref args) => policy::run(&cli, args).await,
         Command::Config(ref args) => config::run(&cli, args).await,
         Command::Completions(ref args) => completions::completions(args),
         Command::Man(ref args) => completions::man(args),
