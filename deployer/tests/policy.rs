@@ -106,6 +106,7 @@ async fn the_policy_grants_every_call_of_a_whole_lifecycle_and_no_more() {
         .map(str::to_string)
         .collect();
     assert!(calls.len() > 50, "too few distinct calls logged: {calls:?}");
+    eprintln!("{} distinct AWS operations in the lifecycle", calls.len());
     for expected in [
         "Lambda.UpdateFunctionConfiguration",
         "IAM.AttachRolePolicy",
