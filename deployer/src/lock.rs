@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
 
@@ -24,6 +24,9 @@ use crate::resources::Ctx;
 /// Longer than any deploy takes (a cold release build of both Lambdas is ~5 minutes on two
 /// cores); a lock older than this was left by a holder that died elsewhere.
 pub const LEASE: Duration = Duration::from_secs(30 * 60);
+
+/// How often a waiting deploy looks at the lock again.
+const LOCK_POLL: Duration = Duration::from_secs(2);
 
 const HOLDER_TAG: &str = "mcpctl:lock-holder";
 const HOST_TAG: &str = "mcpctl:lock-host";
@@ -78,6 +81,21 @@ pub fn stale(
     }
 }
 
+/// `--lock-timeout`, shared by the commands that take the lock.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LockTimeout {
+    /// Wait up to SECONDS for another deploy or destroy of the stack to finish instead of
+    /// stopping at once.
+    #[arg(long = "lock-timeout", value_name = "SECONDS", default_value_t = 0)]
+    pub seconds: u64,
+}
+
+impl LockTimeout {
+    pub fn wait(self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+}
+
 /// A held lock; [`StackLock::release`] gives it back.
 #[derive(Debug)]
 pub struct StackLock {
@@ -89,9 +107,10 @@ pub struct StackLock {
 pub async fn while_locked<T>(
     ctx: &Ctx<'_>,
     command: &str,
+    wait: Duration,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    let lock = StackLock::acquire(ctx, command).await?;
+    let lock = StackLock::acquire(ctx, command, wait).await?;
     let result = tokio::select! {
         r = work => r,
         signal = interrupted() => Err(anyhow!(
@@ -117,9 +136,10 @@ async fn interrupted() -> &'static str {
 }
 
 impl StackLock {
-    /// Takes the lock or says who holds it. Two takers of a stale lock cannot both win: each
-    /// deletes only the group it read (same creation time), then creates, and one create fails.
-    pub async fn acquire(ctx: &Ctx<'_>, command: &str) -> Result<Self> {
+    /// Takes the lock, waiting up to `wait` for a live holder to finish, or says who holds
+    /// it. Two takers of a stale lock cannot both win: each deletes only the group it read (same
+    /// creation time), then creates, and one create fails.
+    pub async fn acquire(ctx: &Ctx<'_>, command: &str, wait: Duration) -> Result<Self> {
         let name = ctx.names.lock();
         let host = this_host();
         let pid = std::process::id();
@@ -128,8 +148,11 @@ impl StackLock {
         tags.insert(HOST_TAG.into(), host.clone());
         tags.insert(PID_TAG.into(), pid.to_string());
         let lock = &ctx.aws.lock;
-        // One takeover at most: a second conflict means someone live took it meanwhile.
-        for _ in 0..2 {
+        let deadline = Instant::now() + wait;
+        let mut takeovers = 0;
+        let mut vanished = 0;
+        let mut said_waiting = false;
+        loop {
             let created = lock
                 .create_log_group()
                 .log_group_name(&name)
@@ -142,15 +165,39 @@ impl StackLock {
                 Err(e) => return Err(aws::describe("CreateLogGroup (stack lock)", &e)),
             }
             let Some(holder) = read_holder(ctx.aws, &name).await? else {
-                // Released between our create and our read: try again.
+                // Released between our create and our read: try again, a few times.
+                vanished += 1;
+                if vanished > 10 {
+                    bail!("the stack lock {name} exists but cannot be read; run `mcpctl unlock`");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             };
             match stale(&holder, &host, now_ms(), process_alive) {
+                None if Instant::now() < deadline => {
+                    if !said_waiting {
+                        eprintln!(
+                            "waiting up to {} s for the stack lock held by {}",
+                            wait.as_secs(),
+                            holder.describe()
+                        );
+                        said_waiting = true;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    tokio::time::sleep(left.min(LOCK_POLL)).await;
+                }
                 None => bail!(
                     "stack {} is locked by {}: another deploy or destroy of it is running; rerun \
-                     when it ends, or run `mcpctl unlock` if it died",
+                     when it ends (or with --lock-timeout SECONDS to wait), or run `mcpctl \
+                     unlock` if it died",
                     ctx.config.name,
                     holder.describe()
+                ),
+                // One takeover at most: a second conflict means someone live took it meanwhile.
+                Some(_) if takeovers > 0 => bail!(
+                    "stack {} is locked by another deploy or destroy that just started; rerun \
+                     when it ends",
+                    ctx.config.name
                 ),
                 Some(why) => {
                     let reason = match why {
@@ -162,13 +209,10 @@ impl StackLock {
                         holder.describe()
                     );
                     delete_if_same(ctx.aws, &name, holder.since_ms).await?;
+                    takeovers += 1;
                 }
             }
         }
-        bail!(
-            "stack {} is locked by another deploy or destroy that just started; rerun when it ends",
-            ctx.config.name
-        )
     }
 
     pub async fn release(self, ctx: &Ctx<'_>) -> Result<()> {

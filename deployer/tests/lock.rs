@@ -212,3 +212,64 @@ async fn sigterm_releases_the_lock_and_says_how_to_finish() {
     );
     assert_eq!(snapshot(&p).await, expected);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_lock_timeout_deploy_waits_for_the_holder_to_finish() {
+    let p = Project::new(CONFIG);
+    hold_from_elsewhere(&p).await;
+    let mut args = deploy_args(&p);
+    args.extend(["--lock-timeout".into(), "60".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut waiting = p
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(waiting.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("deploy says it waits").unwrap();
+    assert!(
+        first.starts_with(
+            "waiting up to 60 s for the stack lock held by `mcpctl deploy` (pid 4242 on build-agent-7)"
+        ),
+        "{first}"
+    );
+    // Still waiting, nothing changed: the holder has not finished.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "stopped waiting early"
+    );
+    assert!(snapshot(&p).await["functions"]
+        .as_object()
+        .is_none_or(|f| f.is_empty()));
+    // The holder finishes: the waiting deploy goes on and completes.
+    assert_success(&p.mcpctl(&["unlock"]));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(waiting.wait().unwrap().success(), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("✓ function locked-server: created")),
+        "{rest:?}"
+    );
+    assert!(!lock_exists(&p).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_timeout_that_runs_out_says_so_in_one_line() {
+    let p = Project::new(CONFIG);
+    hold_from_elsewhere(&p).await;
+    let mut args = deploy_args(&p);
+    args.extend(["--lock-timeout".into(), "3".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = p.mcpctl(&args);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("waiting up to 3 s"), "{err}");
+    assert!(
+        lines[1].starts_with("error: stack locked is locked by"),
+        "{err}"
+    );
+}

@@ -33,6 +33,8 @@ use crate::{Cli, Output};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[command(flatten)]
+    pub lock_timeout: lock::LockTimeout,
     /// Print the API key (otherwise only how to get it).
     #[arg(long)]
     pub show_key: bool,
@@ -59,6 +61,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let Deployed { api, image } = lock::while_locked(
         &ctx,
         "deploy",
+        args.lock_timeout.wait(),
         converge_stack(&ctx, &mut steps, prebuilt, &project_dir),
     )
     .await?;

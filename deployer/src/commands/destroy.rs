@@ -17,6 +17,8 @@ use crate::{Cli, Output};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[command(flatten)]
+    pub lock_timeout: lock::LockTimeout,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -37,7 +39,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let server_fn = names.server_function();
     let authorizer_fn = names.authorizer_function();
 
-    let left = lock::while_locked(&ctx, "destroy", async {
+    let left = lock::while_locked(&ctx, "destroy", args.lock_timeout.wait(), async {
         // The API goes first and takes its stage, routes, authorizer and integration with it;
         // each function takes its API Gateway permission with it.
         steps
