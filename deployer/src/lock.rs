@@ -44,6 +44,16 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// As `status` and `unlock` print it with `-o json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "command": self.command,
+            "host": self.host,
+            "pid": self.pid,
+            "since": mcpctl_stack::time::rfc3339(self.since_ms / 1000),
+        })
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "`mcpctl {}` (pid {} on {}) since {}",

@@ -92,12 +92,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
             },
             "drift": drift,
             "in_sync": drift.is_empty(),
-            "locked_by": lock.as_ref().map(|h| json!({
-                "command": h.command,
-                "host": h.host,
-                "pid": h.pid,
-                "since": mcpctl_stack::time::rfc3339(h.since_ms / 1000),
-            })),
+            "locked_by": lock.as_ref().map(lock::Holder::to_json),
             "mutating_calls": aws.calls.mutating_count(),
         })),
         Output::Text => {

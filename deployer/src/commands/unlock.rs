@@ -21,12 +21,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
         Output::Json => super::print_json(&json!({
             "stack": config.name,
             "was_locked": holder.is_some(),
-            "holder": holder.as_ref().map(|h| json!({
-                "command": h.command,
-                "host": h.host,
-                "pid": h.pid,
-                "since": mcpctl_stack::time::rfc3339(h.since_ms / 1000),
-            })),
+            "holder": holder.as_ref().map(lock::Holder::to_json),
         }))?,
         Output::Text => match holder {
             Some(h) => println!("Unlocked {}: it was held by {}.", config.name, h.describe()),
