@@ -3,7 +3,6 @@
 
 mod common;
 
-use aws_sdk_secretsmanager::Client as Secrets;
 use common::{assert_success, stderr, stdout, Project};
 use mcpctl_devstack::state::LocalState;
 use serde_json::Value;
@@ -32,16 +31,9 @@ async fn deployed_snippets_carry_the_endpoint_and_current_key() {
 
     let summary = p.deploy_json();
     let endpoint = summary["endpoint"].as_str().unwrap().to_string();
-    let secrets = Secrets::new(&p.sdk().await);
-    let key = secrets
-        .get_secret_value()
-        .secret_id("cfgdemo/api-key")
-        .send()
+    let key = common::secret_value(&p, "cfgdemo/api-key", "AWSCURRENT")
         .await
-        .unwrap()
-        .secret_string()
-        .unwrap()
-        .to_string();
+        .unwrap();
 
     let out = p.mcpctl(&["config", "cursor"]);
     assert_success(&out);

@@ -56,13 +56,9 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         .collect();
     assert_eq!(tags.get("mcpctl:stack"), Some(&"demo"));
     assert_eq!(tags.get("team"), Some(&"platform"));
-    let key = secrets
-        .get_secret_value()
-        .secret_id("demo/api-key")
-        .send()
+    let key = common::secret_value(&p, "demo/api-key", "AWSCURRENT")
         .await
         .unwrap();
-    let key = key.secret_string().unwrap();
     assert_eq!(key.len(), 64);
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
 
@@ -130,17 +126,7 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
             trust["Statement"][0]["Principal"]["Service"],
             "lambda.amazonaws.com"
         );
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .send()
-            .await
-            .unwrap();
-        let arns: Vec<_> = attached
-            .attached_policies()
-            .iter()
-            .map(|p| p.policy_arn().unwrap())
-            .collect();
+        let arns = common::attached_policy_arns(&iam, role).await;
         assert_eq!(
             arns,
             ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
@@ -297,7 +283,7 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         "{summary}"
     );
     assert_eq!(summary["api_key"], Value::Null);
-    assert!(!summary.to_string().contains(key));
+    assert!(!summary.to_string().contains(key.as_str()));
 }
 
 #[test]

@@ -37,14 +37,8 @@ fn statements(doc: &Value) -> Vec<Value> {
 /// Every statement of every policy a role has: trust aside, what it may do.
 async fn permissions(iam: &aws_sdk_iam::Client, role: &str) -> Vec<Value> {
     let mut all = Vec::new();
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    for p in attached.attached_policies() {
-        let arn = p.policy_arn().unwrap();
+    for arn in common::attached_policy_arns(iam, role).await {
+        let arn = arn.as_str();
         let meta = iam.get_policy().policy_arn(arn).send().await.unwrap();
         let version = meta.policy().unwrap().default_version_id().unwrap();
         let doc = iam
@@ -127,17 +121,7 @@ async fn deploy_grants_exactly_the_least_privileges() {
         let trust = policy(r.assume_role_policy_document().unwrap());
         assert_eq!(statements(&trust), lambda_trust, "{role} trust: {trust}");
         assert!(r.permissions_boundary().is_none(), "{role}");
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .send()
-            .await
-            .unwrap();
-        let arns: Vec<_> = attached
-            .attached_policies()
-            .iter()
-            .map(|p| p.policy_arn().unwrap())
-            .collect();
+        let arns = common::attached_policy_arns(&iam, role).await;
         assert_eq!(arns, [BASIC_EXECUTION], "{role}");
     }
 

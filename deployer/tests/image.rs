@@ -22,18 +22,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn deploy(p: &Project) -> Value {
-    let out = p.mcpctl(&[
-        "deploy",
-        "--prebuilt",
-        p.prebuilt().to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert_success(&out);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// The pushed blob `digest` as the stand-in registry stored it, checked against its digest.
 fn blob(p: &Project, digest: &str) -> Vec<u8> {
     let hex = digest.strip_prefix("sha256:").unwrap();
@@ -114,7 +102,7 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
         "{before:#}"
     );
 
-    let first = deploy(&p);
+    let first = p.deploy_json();
     let steps: Vec<String> = changed_steps(&first).into_iter().map(|(s, _)| s).collect();
     assert!(
         steps.contains(&format!("repository {REPOSITORY}")),
@@ -291,12 +279,12 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
     );
 
     // Nothing changed: nothing is pushed or updated.
-    let again = deploy(&p);
+    let again = p.deploy_json();
     assert_eq!(again["mutating_calls"], 0, "{again}");
 
     // Back to a zip: Lambda cannot convert a function, so it is replaced.
     p.write_config(&CONFIG.replace("\"image\"", "\"zip\""));
-    let zip = deploy(&p);
+    let zip = p.deploy_json();
     let changed = changed_steps(&zip);
     let server_change = changed
         .iter()

@@ -113,21 +113,7 @@ async fn destroy_removes_everything_and_running_it_twice_is_fine() {
 async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
     let p = Project::new(CONFIG);
     p.deploy_json();
-    let sdk = p.sdk().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let key = |stage: &'static str| {
-        let secrets = secrets.clone();
-        async move {
-            secrets
-                .get_secret_value()
-                .secret_id("life/api-key")
-                .version_stage(stage)
-                .send()
-                .await
-                .ok()
-                .and_then(|v| v.secret_string().map(str::to_string))
-        }
-    };
+    let key = |stage: &'static str| common::secret_value(&p, "life/api-key", stage);
     let old = key("AWSCURRENT").await.unwrap();
 
     let out = p.mcpctl(&["rotate-key"]);

@@ -91,15 +91,7 @@ impl Transcript {
 }
 
 async fn secret_key(p: &Project, stage: &str) -> Option<String> {
-    let sdk = p.sdk().await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .get_secret_value()
-        .secret_id(SECRET_ID)
-        .version_stage(stage)
-        .send()
-        .await
-        .ok()
-        .and_then(|v| v.secret_string().map(str::to_string))
+    common::secret_value(p, SECRET_ID, stage).await
 }
 
 /// A process whose stdout and stderr are collected until it exits.

@@ -3,7 +3,6 @@
 
 mod common;
 
-use aws_sdk_secretsmanager::Client as Secrets;
 use common::{assert_success, stdout, Project};
 use serde_json::Value;
 
@@ -59,15 +58,9 @@ async fn status_reports_the_deployment_key_age_and_drift() {
     assert_eq!(v["drift"], serde_json::json!([]));
 
     // The key appears nowhere in the output.
-    let key = Secrets::new(&p.sdk().await)
-        .get_secret_value()
-        .secret_id("statdemo/api-key")
-        .send()
+    let key = common::secret_value(&p, "statdemo/api-key", "AWSCURRENT")
         .await
-        .unwrap()
-        .secret_string()
-        .unwrap()
-        .to_string();
+        .unwrap();
     let out = p.mcpctl(&["status"]);
     assert_success(&out);
     let text = stdout(&out);

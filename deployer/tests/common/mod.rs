@@ -138,6 +138,31 @@ fn remove_links_of_ended_processes(dir: &Path) {
     }
 }
 
+/// The secret's value under a staging label (`AWSCURRENT`, `AWSPREVIOUS`), if there is one.
+pub async fn secret_value(p: &Project, secret_id: &str, stage: &str) -> Option<String> {
+    aws_sdk_secretsmanager::Client::new(&p.sdk().await)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage(stage)
+        .send()
+        .await
+        .ok()
+        .and_then(|v| v.secret_string().map(str::to_string))
+}
+
+/// The ARNs of the managed policies attached to `role`.
+pub async fn attached_policy_arns(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
+    iam.list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .attached_policies()
+        .iter()
+        .map(|p| p.policy_arn().unwrap().to_string())
+        .collect()
+}
+
 pub fn assert_success(out: &Output) {
     assert!(
         out.status.success(),
@@ -232,23 +257,13 @@ pub async fn snapshot(p: &Project) -> Value {
     let roles = iam.list_roles().send().await.unwrap();
     let mut role_state = BTreeMap::new();
     for r in roles.roles() {
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(r.role_name())
-            .send()
-            .await
-            .unwrap();
+        let attached = attached_policy_arns(&iam, r.role_name()).await;
         let inline = iam
             .list_role_policies()
             .role_name(r.role_name())
             .send()
             .await
             .unwrap();
-        let attached: Vec<_> = attached
-            .attached_policies()
-            .iter()
-            .map(|p| p.policy_arn().unwrap().to_string())
-            .collect();
         role_state.insert(
             r.role_name().to_string(),
             json!({"attached": attached, "inline": inline.policy_names()}),
