@@ -122,7 +122,8 @@ struct Deployed {
     image: Option<String>,
 }
 
-/// Every resource in dependency order, each read → plan → apply; returns the HTTP API.
+/// Every resource in dependency order, each read → plan → apply; returns the HTTP API and
+/// the image the server runs, if any.
 async fn converge_stack(
     ctx: &Ctx<'_>,
     steps: &mut Steps,
