@@ -163,6 +163,55 @@ const CASES: &[Case] = &[
         line: 2,
         allowed: "",
     },
+    // What AWS itself would refuse, refused first.
+    Case {
+        toml: "name = \"MyApp\"\npackage = \"image\"",
+        key: "name",
+        line: 1,
+        allowed: "use a lower-case name or package = \"zip\"",
+    },
+    Case {
+        toml: "[authorizer]\ntimeout_s = 11",
+        key: "authorizer.timeout_s",
+        line: 2,
+        allowed: "between 1 and 10",
+    },
+    Case {
+        toml: "[server.env]\nA = \"x\"",
+        key: "server.env",
+        line: 1,
+        allowed: "at least 2 characters",
+    },
+    Case {
+        toml: "[api]\nthrottling_burst = 3000000000",
+        key: "api.throttling_burst",
+        line: 2,
+        allowed: "at most 2147483647",
+    },
+    Case {
+        toml: "[api.cors]\nmax_age_s = 86401",
+        key: "api.cors.max_age_s",
+        line: 2,
+        allowed: "between 0 and 86400",
+    },
+    Case {
+        toml: "[tags]\n\"a#b\" = \"x\"",
+        key: "tags",
+        line: 1,
+        allowed: "letters A-Z a-z, digits, spaces",
+    },
+    Case {
+        toml: "[tags]\n\"mcpctl:stack\" = \"x\"",
+        key: "tags",
+        line: 1,
+        allowed: "reserved for mcpctl",
+    },
+    Case {
+        toml: "name = \"a\"\n[stages.prod]\nserver_memory_mb = 64",
+        key: "stages.prod.server_memory_mb",
+        line: 3,
+        allowed: "128 and 10240",
+    },
 ];
 
 fn scratch(tag: &str) -> PathBuf {
@@ -232,4 +281,24 @@ fn every_command_that_reads_deploy_toml_refuses_it_the_same_way() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// deploy.toml leaves room for exactly the tags the stack lock adds to its log group: every
+/// `mcpctl:lock-…` tag of the lock module must be counted in `MCPCTL_LOCK_TAGS`, and no more.
+#[test]
+fn the_tag_budget_counts_every_tag_of_the_stack_lock() {
+    let source = include_str!("../src/lock.rs");
+    let mut in_lock: Vec<&str> = source
+        .split('"')
+        .filter(|s| s.starts_with("mcpctl:lock-") && !s.contains(char::is_whitespace))
+        .collect();
+    in_lock.sort_unstable();
+    in_lock.dedup();
+    let mut counted: Vec<&str> = mcpctl_stack::config::MCPCTL_LOCK_TAGS
+        .iter()
+        .copied()
+        .filter(|t| *t != mcpctl_stack::names::STACK_TAG)
+        .collect();
+    counted.sort_unstable();
+    assert_eq!(in_lock, counted);
 }

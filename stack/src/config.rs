@@ -6,8 +6,36 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::names::{StackNames, STACK_TAG};
+
 /// API Gateway HTTP APIs cut every integration at 30 s; the function must finish first.
 pub const MAX_SERVER_TIMEOUT_S: u32 = 29;
+
+/// API Gateway waits at most 10 s for a Lambda authorizer's answer ("Timeout for Lambda
+/// authorizer response: 10000 ms", not adjustable: API Gateway developer guide, "Quotas for
+/// configuring and running an HTTP API").
+pub const MAX_AUTHORIZER_TIMEOUT_S: u32 = 10;
+
+/// The tightest tags-per-resource limit of the services mcpctl tags: 50 for IAM roles, Lambda
+/// functions, Secrets Manager secrets, CloudWatch Logs log groups (TagLogGroup: "Maximum number
+/// of 50 items"), ECR repositories and API Gateway APIs and stages ("Tags per stage: 50").
+pub const MAX_TAGS_PER_RESOURCE: usize = 50;
+
+/// The most tags mcpctl puts on one resource itself, next to `[tags]`: the stack lock's log group
+/// carries `mcpctl:stack` and the lock's token, holder, host, pid and heartbeat
+/// (deployer/src/lock.rs). Every other resource carries `mcpctl:stack`, the API key secret also
+/// `mcpctl:api-id`.
+pub const MCPCTL_LOCK_TAGS: &[&str] = &[
+    STACK_TAG,
+    "mcpctl:lock-token",
+    "mcpctl:lock-holder",
+    "mcpctl:lock-host",
+    "mcpctl:lock-pid",
+    "mcpctl:lock-heartbeat",
+];
+
+/// How many `[tags]` (after a stage's are merged in) fit next to [`MCPCTL_LOCK_TAGS`]: 44.
+pub const MAX_USER_TAGS: usize = MAX_TAGS_PER_RESOURCE - MCPCTL_LOCK_TAGS.len();
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -177,6 +205,29 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_RUNTIME_DIR",
 ];
 
+/// Lambda's "Environment variables: 4 KB, for all environment variables associated with the
+/// function, in aggregate" (Lambda quotas; not adjustable). Lambda measures the variables as one
+/// JSON object: its refusal reads "...exceeded the 4KB limit. String measured: {"KEY":"value",...}".
+const MAX_LAMBDA_ENV_BYTES: usize = 4096;
+
+/// Where API Gateway's CORS `MaxAge` stops (apigatewayv2 model: `IntegerWithLengthBetweenMinus1And86400`;
+/// -1, "no caching", cannot be written as the unsigned `max_age_s`).
+const MAX_CORS_MAX_AGE_S: u32 = 86400;
+
+/// Tag lengths in characters, the same for IAM (`Tag`: key 1-128, value 0-256), CloudWatch Logs
+/// (TagLogGroup), Lambda, Secrets Manager, ECR and API Gateway.
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
+
+/// The characters every tagged service accepts in tag keys and values. IAM (`Tag`) and CloudWatch
+/// Logs (TagLogGroup) allow `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; Lambda, Secrets Manager, ECR and the
+/// API Gateway v2 model document no pattern beyond "generally allowed"; AWS calls
+/// "A-Z, a-z, 0-9, space, and _ . : / = + @ -" "the standard set of characters available across
+/// AWS services that support tags" (Amazon Personalize developer guide, tagging), so only those.
+fn tag_char_ok(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c)
+}
+
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -232,6 +283,16 @@ impl Config {
                 )
             }
         })?;
+        let c = self.merged(stage, over);
+        c.validate().map_err(|(key, message)| {
+            let (key, message) = stage_error(stage, over, &c.name, key, message);
+            format!("stage `{stage}`: `{key}` {message}")
+        })?;
+        Ok(c)
+    }
+
+    /// `self` with `over` (the table of `stage`) applied, without its stages.
+    fn merged(&self, stage: &str, over: &StageOverride) -> Self {
         let mut c = self.clone();
         c.name = over
             .name
@@ -251,15 +312,21 @@ impl Config {
         }
         c.tags.extend(over.tags.clone());
         c.stages.clear();
-        c.validate()
-            .map_err(|(key, message)| format!("stage `{stage}`: `{key}` {message}"))?;
-        Ok(c)
+        c
     }
 
-    /// Returns the dotted key path and what is wrong with it.
+    /// Returns the dotted key path and what is wrong with it. Every `[stages.NAME]` is checked
+    /// too, as it would be deployed, so `--stage` never meets a value AWS refuses.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let err = |k: &str, m: String| Err((k.to_string(), m));
-        // The longest derived name is "<name>-authorizer-role": IAM role names stop at 64.
+        // The longest derived name is "<name>-authorizer-role" (16 more characters): IAM role
+        // names are 1-64 of `[\w+=,.@-]` (IAM CreateRole), Lambda function names 1-64 of
+        // `[a-zA-Z0-9-_]` (Lambda CreateFunction) for "<name>-authorizer", secret names 1-512
+        // (Secrets Manager CreateSecret) for "<name>/api-key", log group names 1-512 of
+        // `[\.\-_/#A-Za-z0-9]` (CloudWatch Logs CreateLogGroup) for "/aws/lambda/<name>-server"
+        // and "/mcpctl/<name>/lock", HTTP API and authorizer names 1-128 (apigatewayv2
+        // `StringWithLengthBetween1And128`). 40 stays inside all of them with room to spare; the
+        // ECR repository name is checked below, for `package = "image"` only.
         if self.name.is_empty()
             || self.name.len() > 40
             || !self
@@ -275,6 +342,23 @@ impl Config {
                     self.name
                 ),
             );
+        }
+        if self.package == Package::Image {
+            let repository = StackNames::new(self.name.clone()).ecr_repository();
+            if !ecr_repository_ok(&repository) {
+                let message = if self.name.chars().any(|c| c.is_ascii_uppercase()) {
+                    format!(
+                        "must be lower case with package = \"image\", because ECR repository names are and {repository:?} would not be; use a lower-case name or package = \"zip\" (got {:?})",
+                        self.name
+                    )
+                } else {
+                    format!(
+                        "cannot end with '-' or contain \"--\" with package = \"image\": ECR wants each '-' of a repository name between letters or digits, and {repository:?} breaks that; change the name or use package = \"zip\" (got {:?})",
+                        self.name
+                    )
+                };
+                return err("name", message);
+            }
         }
         let region_ok = {
             let parts: Vec<&str> = self.region.split('-').collect();
@@ -297,6 +381,7 @@ impl Config {
                 ),
             );
         }
+        // Lambda CreateFunction `MemorySize`: 128-10240 MB.
         for (key, mb) in [
             ("server.memory_mb", self.server.memory_mb),
             ("authorizer.memory_mb", self.authorizer.memory_mb),
@@ -314,15 +399,16 @@ impl Config {
                 ),
             );
         }
-        if !(1..=MAX_SERVER_TIMEOUT_S).contains(&self.authorizer.timeout_s) {
+        if !(1..=MAX_AUTHORIZER_TIMEOUT_S).contains(&self.authorizer.timeout_s) {
             return err(
                 "authorizer.timeout_s",
                 format!(
-                    "must be between 1 and {MAX_SERVER_TIMEOUT_S} (got {})",
+                    "must be between 1 and {MAX_AUTHORIZER_TIMEOUT_S}, because API Gateway waits at most 10 s for a Lambda authorizer (got {})",
                     self.authorizer.timeout_s
                 ),
             );
         }
+        // CloudWatch Logs PutRetentionPolicy `retentionInDays`.
         for (key, days) in [
             ("server.log_retention_days", self.server.log_retention_days),
             (
@@ -337,6 +423,8 @@ impl Config {
                 );
             }
         }
+        // apigatewayv2 CreateAuthorizer `AuthorizerResultTtlInSeconds`:
+        // `IntegerWithLengthBetween0And3600`.
         if self.authorizer.cache_ttl_s > 3600 {
             return err(
                 "authorizer.cache_ttl_s",
@@ -355,19 +443,32 @@ impl Config {
                 ),
             );
         }
+        // Lambda `Environment.Variables` key pattern: `[a-zA-Z]([a-zA-Z0-9_])+`, so 2 or more.
         for key in self.server.env.keys() {
-            let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
+            let valid = key.len() >= 2
+                && key.starts_with(|c: char| c.is_ascii_alphabetic())
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 return err(
                     "server.env",
-                    format!("has an invalid variable name {key:?}: use letters, digits and '_'"),
+                    format!("has an invalid variable name {key:?}: use letters, digits and '_', at least 2 characters starting with a letter"),
                 );
             }
             if RESERVED_ENV.contains(&key.as_str()) {
                 return err("server.env", format!("sets {key}, which Lambda reserves"));
             }
         }
+        let env_bytes = lambda_env_bytes(&crate::env::server_env(self));
+        if env_bytes > MAX_LAMBDA_ENV_BYTES {
+            return err(
+                "server.env",
+                format!(
+                    "makes the server's environment {env_bytes} bytes as Lambda measures it (all variables with RUST_LOG, as one JSON object); Lambda allows at most {MAX_LAMBDA_ENV_BYTES} (4 KB)"
+                ),
+            );
+        }
+        // apigatewayv2 CreateStage `StageName`: "$default", or up to 128 alphanumeric characters,
+        // hyphens and underscores.
         let stage_ok = self.api.stage == "$default"
             || (!self.api.stage.is_empty()
                 && self.api.stage.len() <= 128
@@ -385,6 +486,9 @@ impl Config {
                 ),
             );
         }
+        // apigatewayv2 `RouteSettings`: `ThrottlingRateLimit` is a double, `ThrottlingBurstLimit`
+        // a 32-bit integer. Both are also capped by the account's (adjustable) Region quota,
+        // 10,000 requests per second with a burst of 5,000 by default, which no file can know.
         if !(self.api.throttling_rate.is_finite() && self.api.throttling_rate > 0.0) {
             return err(
                 "api.throttling_rate",
@@ -394,19 +498,155 @@ impl Config {
                 ),
             );
         }
-        if self.api.throttling_burst == 0 {
-            return err("api.throttling_burst", "must be at least 1".to_string());
+        let max_burst = i32::MAX.unsigned_abs();
+        if self.api.throttling_burst == 0 || self.api.throttling_burst > max_burst {
+            return err(
+                "api.throttling_burst",
+                format!(
+                    "must be at least 1 and at most {max_burst}, API Gateway's 32-bit limit (got {})",
+                    self.api.throttling_burst
+                ),
+            );
         }
-        for (k, v) in &self.tags {
-            if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
+        if let Some(cors) = &self.api.cors {
+            if cors.max_age_s > MAX_CORS_MAX_AGE_S {
                 return err(
-                    "tags",
-                    format!("has an invalid tag {k:?}: keys are 1-128 characters not starting with \"aws:\", values at most 256"),
+                    "api.cors.max_age_s",
+                    format!(
+                        "must be between 0 and {MAX_CORS_MAX_AGE_S} seconds, API Gateway's CORS MaxAge range (got {})",
+                        cors.max_age_s
+                    ),
                 );
             }
+            // `AllowOrigins` and `AllowHeaders` are lists of unconstrained strings in the
+            // apigatewayv2 model, and the HTTP API CORS guide documents no limit for them.
+        }
+        check_tags(&self.tags).or_else(|m| err("tags", m))?;
+        for (stage, over) in &self.stages {
+            check_tags(&over.tags).map_err(|m| (format!("stages.{stage}.tags"), m))?;
+            let c = self.merged(stage, over);
+            c.validate()
+                .map_err(|(key, message)| stage_error(stage, over, &c.name, key, message))?;
         }
         Ok(())
     }
+}
+
+/// Where a stage's error belongs: the stage's own key when the stage set the value, and what the
+/// stage made of the stack name when it derived one.
+fn stage_error(
+    stage: &str,
+    over: &StageOverride,
+    stack: &str,
+    key: String,
+    message: String,
+) -> (String, String) {
+    let own = |leaf: &str| format!("stages.{stage}.{leaf}");
+    match key.as_str() {
+        "name" if over.name.is_some() => (own("name"), message),
+        "name" => (
+            format!("stages.{stage}"),
+            format!("makes the stack name {stack:?} (`name` plus \"-{stage}\"), which {message}"),
+        ),
+        "region" if over.region.is_some() => (own("region"), message),
+        "server.memory_mb" if over.server_memory_mb.is_some() => (own("server_memory_mb"), message),
+        "server.timeout_s" if over.server_timeout_s.is_some() => (own("server_timeout_s"), message),
+        // Each of the stage's tags passed on its own: what is left is their number.
+        "tags" if !over.tags.is_empty() => (own("tags"), format!("together with [tags] {message}")),
+        _ => (key, format!("{message} in stage `{stage}`")),
+    }
+}
+
+/// `[tags]` against what IAM, Lambda, Secrets Manager, CloudWatch Logs, API Gateway and ECR all
+/// accept, next to the tags mcpctl adds itself.
+fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), String> {
+    let allowed = "letters A-Z a-z, digits, spaces and _ . : / = + - @";
+    for (k, v) in tags {
+        let key_chars = k.chars().count();
+        if key_chars == 0 || key_chars > MAX_TAG_KEY_CHARS {
+            return Err(format!(
+                "has the tag key {k:?} of {key_chars} characters: keys are 1-{MAX_TAG_KEY_CHARS} characters"
+            ));
+        }
+        let value_chars = v.chars().count();
+        if value_chars > MAX_TAG_VALUE_CHARS {
+            return Err(format!(
+                "has a value of {value_chars} characters for tag {k:?}: values are at most {MAX_TAG_VALUE_CHARS} characters"
+            ));
+        }
+        // "Don't use aws:, AWS:, or any upper or lowercase combination of such as a prefix for
+        // either keys or values, as it is reserved for AWS use" (AWS tagging restrictions;
+        // Secrets Manager TagResource says the same for names and values).
+        if starts_with_ignore_case(k, "aws:") {
+            return Err(format!(
+                "has the tag {k:?}: keys starting with \"aws:\" (in any case) are reserved for AWS"
+            ));
+        }
+        if starts_with_ignore_case(v, "aws:") {
+            return Err(format!(
+                "has the value {v:?} for tag {k:?}: values starting with \"aws:\" (in any case) are reserved for AWS"
+            ));
+        }
+        if k.starts_with("mcpctl:") {
+            return Err(format!(
+                "has the tag {k:?}: keys starting with \"mcpctl:\" are reserved for mcpctl's own tags ({STACK_TAG}, mcpctl:api-id, mcpctl:lock-…)"
+            ));
+        }
+        for (what, s) in [("key", k), ("value", v)] {
+            if let Some(c) = s.chars().find(|&c| !tag_char_ok(c)) {
+                return Err(format!(
+                    "has {c:?} in the {what} of tag {k:?}: tags go to IAM, Lambda, Secrets Manager, CloudWatch Logs, API Gateway and ECR, and all of them accept only {allowed}"
+                ));
+            }
+        }
+    }
+    if tags.len() > MAX_USER_TAGS {
+        return Err(format!(
+            "has {} tags, at most {MAX_USER_TAGS} are allowed: AWS allows {MAX_TAGS_PER_RESOURCE} per resource and mcpctl adds up to {} of its own (on the stack lock's log group: {})",
+            tags.len(),
+            MCPCTL_LOCK_TAGS.len(),
+            MCPCTL_LOCK_TAGS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// ECR CreateRepository `repositoryName`: 2-256 characters matching
+/// `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`.
+fn ecr_repository_ok(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.split('/').all(|segment| {
+            segment.split(['.', '_', '-']).all(|run| {
+                !run.is_empty()
+                    && run
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+        })
+}
+
+/// The length of `env` as the JSON object Lambda measures against its 4 KB (compact, UTF-8).
+fn lambda_env_bytes(env: &BTreeMap<String, String>) -> usize {
+    let json_string = |s: &str| {
+        2 + s
+            .chars()
+            .map(|c| match c {
+                '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+                c if u32::from(c) < 0x20 => 6,
+                c => c.len_utf8(),
+            })
+            .sum::<usize>()
+    };
+    let pairs: usize = env
+        .iter()
+        .map(|(k, v)| json_string(k) + 1 + json_string(v))
+        .sum();
+    2 + pairs + env.len().saturating_sub(1)
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
@@ -442,19 +682,22 @@ fn leaf_of(key: &str) -> &str {
     key.rsplit_once('.').map_or(key, |(_, leaf)| leaf)
 }
 
-/// The line where dotted `key` is set, found by walking table headers; 1 when it is absent
-/// (a default that failed validation, e.g. after a stage override).
+/// The line where dotted `key` is set, found by walking table headers: the key's own line, or
+/// the header of its table (`[stages.prod]` for `stages.prod`, or the first `[stages.prod.…]`
+/// when only subtables exist); 1 when it is absent (a default that failed validation).
 fn line_of_key(text: &str, key: &str) -> usize {
     let (table, leaf) = match key.rsplit_once('.') {
         Some((t, l)) => (t, l),
         None => ("", key),
     };
+    let subtable = format!("{key}.");
     let mut current = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = header.trim().to_string();
-            if current == key {
+            // `[stages."my stage"]` names the table `stages.my stage`.
+            current = header.trim().replace('"', "");
+            if current == key || current.starts_with(&subtable) {
                 return i + 1;
             }
             continue;
@@ -546,6 +789,286 @@ mod tests {
             let (_, msg) = invalid(text);
             assert!(msg.contains(&format!("`{key}`")), "{text}: {msg}");
         }
+    }
+
+    /// `n` tags `t0 = "v"`, `t1 = "v"`, … under whatever table header precedes them.
+    fn tags(n: usize) -> String {
+        (0..n).map(|i| format!("t{i} = \"v\"\n")).collect()
+    }
+
+    #[test]
+    fn values_aws_refuses_name_their_key_line_and_limit() {
+        assert_eq!(
+            MAX_USER_TAGS, 44,
+            "50 per resource, 6 on the lock's log group"
+        );
+        let too_many = format!(
+            "has {} tags, at most 44 are allowed: AWS allows 50 per resource and mcpctl adds up to 6",
+            MAX_USER_TAGS + 1
+        );
+        let long_key = "k".repeat(129);
+        let long_value = "v".repeat(257);
+        let big_env = "x".repeat(4059);
+        let cases: Vec<(String, &str, usize, &str)> = vec![
+            // ECR repository names ("<name>-server") are lower case.
+            (
+                "name = \"MyApp\"\npackage = \"image\"".into(),
+                "name",
+                1,
+                "must be lower case with package = \"image\"",
+            ),
+            (
+                "name = \"MyApp\"\npackage = \"image\"".into(),
+                "name",
+                1,
+                "use a lower-case name or package = \"zip\"",
+            ),
+            (
+                "name = \"my--app\"\npackage = \"image\"".into(),
+                "name",
+                1,
+                "\"my--app-server\"",
+            ),
+            (
+                "name = \"app-\"\npackage = \"image\"".into(),
+                "name",
+                1,
+                "cannot end with '-'",
+            ),
+            (
+                "[authorizer]\ntimeout_s = 11".into(),
+                "authorizer.timeout_s",
+                2,
+                "between 1 and 10, because API Gateway waits at most 10 s",
+            ),
+            (
+                "[server.env]\nA = \"x\"".into(),
+                "server.env",
+                1,
+                "at least 2 characters",
+            ),
+            (
+                format!("[server.env]\nBIG = \"{big_env}\""),
+                "server.env",
+                1,
+                "4097 bytes as Lambda measures it",
+            ),
+            (
+                "[api]\nthrottling_burst = 3000000000".into(),
+                "api.throttling_burst",
+                2,
+                "at most 2147483647",
+            ),
+            (
+                "[api.cors]\nmax_age_s = 86401".into(),
+                "api.cors.max_age_s",
+                2,
+                "between 0 and 86400",
+            ),
+            (
+                format!("[tags]\n{long_key} = \"v\""),
+                "tags",
+                1,
+                "of 129 characters: keys are 1-128",
+            ),
+            (
+                format!("[tags]\nk = \"{long_value}\""),
+                "tags",
+                1,
+                "257 characters for tag \"k\": values are at most 256",
+            ),
+            (
+                "[tags]\n\"AWS:x\" = \"y\"".into(),
+                "tags",
+                1,
+                "\"aws:\" (in any case) are reserved",
+            ),
+            (
+                "[tags]\nk = \"Aws:thing\"".into(),
+                "tags",
+                1,
+                "values starting with \"aws:\"",
+            ),
+            (
+                "[tags]\n\"mcpctl:stack\" = \"x\"".into(),
+                "tags",
+                1,
+                "reserved for mcpctl's own tags (mcpctl:stack, mcpctl:api-id",
+            ),
+            (
+                "[tags]\n\"a#b\" = \"x\"".into(),
+                "tags",
+                1,
+                "'#' in the key of tag \"a#b\"",
+            ),
+            (
+                "[tags]\nteam = \"caf\u{e9}\"".into(),
+                "tags",
+                1,
+                "'\u{e9}' in the value of tag \"team\"",
+            ),
+            (
+                format!("name = \"a\"\n[tags]\n{}", tags(MAX_USER_TAGS + 1)),
+                "tags",
+                2,
+                &too_many,
+            ),
+            // Every stage is checked as it would be deployed, at its own key.
+            (
+                format!(
+                    "[tags]\n{}[stages.prod.tags]\nextra = \"x\"",
+                    tags(MAX_USER_TAGS)
+                ),
+                "stages.prod.tags",
+                MAX_USER_TAGS + 2,
+                "together with [tags] has 45 tags, at most 44",
+            ),
+            (
+                "[stages.prod.tags]\n\"aws:x\" = \"y\"".into(),
+                "stages.prod.tags",
+                1,
+                "reserved for AWS",
+            ),
+            (
+                "name = \"a\"\n[stages.prod]\nserver_memory_mb = 64".into(),
+                "stages.prod.server_memory_mb",
+                3,
+                "between 128 and 10240",
+            ),
+            (
+                "[stages.prod]\nserver_timeout_s = 30".into(),
+                "stages.prod.server_timeout_s",
+                2,
+                "30 s",
+            ),
+            (
+                "[stages.prod]\nname = \"bad name\"".into(),
+                "stages.prod.name",
+                2,
+                "1-40 characters",
+            ),
+            (
+                "[stages.prod]\nregion = \"mars\"".into(),
+                "stages.prod.region",
+                2,
+                "us-east-1",
+            ),
+            (
+                format!("name = \"{}\"\n[stages.prod]", "a".repeat(36)),
+                "stages.prod",
+                2,
+                "(`name` plus \"-prod\"), which must be 1-40 characters",
+            ),
+            (
+                "name = \"app\"\npackage = \"image\"\n[stages.Prod]".into(),
+                "stages.Prod",
+                3,
+                "\"app-Prod\" (`name` plus \"-Prod\"), which must be lower case",
+            ),
+            (
+                "name = \"app\"\npackage = \"image\"\n[stages.Prod.tags]\nk = \"v\"".into(),
+                "stages.Prod",
+                3,
+                "\"app-Prod-server\"",
+            ),
+            (
+                "[stages.\"my stage\"]".into(),
+                "stages.my stage",
+                1,
+                "letters, digits and '-'",
+            ),
+        ];
+        for (text, key, line, fragment) in &cases {
+            let (at, msg) = invalid(text);
+            assert!(
+                msg.starts_with(&format!("`{key}` ")) && msg.contains(fragment) && at == *line,
+                "{text:?}: line {at}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_at_the_aws_limits_are_accepted() {
+        let cases = [
+            "name = \"app\"\npackage = \"image\"".to_string(),
+            format!(
+                "name = \"{}abcdefgh\"\npackage = \"image\"",
+                "a1-b2-c-".repeat(4)
+            ),
+            "name = \"My-App\"".into(),
+            "[authorizer]\ntimeout_s = 10\ncache_ttl_s = 3600".into(),
+            "[server.env]\nAB = \"x\"".into(),
+            format!("[server.env]\nBIG = \"{}\"", "x".repeat(4058)),
+            "[api]\nthrottling_burst = 2147483647".into(),
+            "[api.cors]\nmax_age_s = 86400".into(),
+            "[api.cors]\nmax_age_s = 0".into(),
+            format!("[tags]\n{}", tags(MAX_USER_TAGS)),
+            format!(
+                "[tags]\n\"{}\" = \"{}\"\n\"Cost Center\" = \"a b_.:/=+-@ 09\"\nempty = \"\"",
+                "k".repeat(128),
+                "v".repeat(256)
+            ),
+            format!(
+                "[tags]\n{}[stages.prod.tags]\nt0 = \"overridden\"",
+                tags(MAX_USER_TAGS)
+            ),
+            format!("name = \"{}\"\n[stages.prod]", "a".repeat(35)),
+        ];
+        for text in &cases {
+            if let Err(e) = Config::parse(text, "deploy.toml") {
+                panic!("{text:?} refused: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn lambda_env_bytes_is_the_json_lambda_measures() {
+        let env = BTreeMap::from([
+            ("A_B".to_string(), "x\"y".to_string()),
+            ("C".to_string(), "\n\u{1}\u{e9}".to_string()),
+        ]);
+        assert_eq!(
+            lambda_env_bytes(&env),
+            "{\"A_B\":\"x\\\"y\",\"C\":\"\\n\\u0001\u{e9}\"}".len()
+        );
+        assert_eq!(lambda_env_bytes(&BTreeMap::new()), "{}".len());
+    }
+
+    #[test]
+    fn ecr_repository_names_follow_the_ecr_pattern() {
+        for ok in ["ab", "a-b", "a.b_c-d", "ns/app-server", "0a"] {
+            assert!(ecr_repository_ok(ok), "{ok}");
+        }
+        for bad in [
+            "a",
+            "A-b",
+            "a--b",
+            "a-",
+            "-a",
+            "a//b",
+            "/a",
+            "a_",
+            &"a".repeat(257),
+        ] {
+            assert!(!ecr_repository_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn for_stage_names_the_stage_key_too() {
+        let mut c = Config::default();
+        c.stages.insert(
+            "prod".into(),
+            StageOverride {
+                server_memory_mb: Some(64),
+                ..StageOverride::default()
+            },
+        );
+        let e = c.for_stage("prod").unwrap_err();
+        assert!(
+            e.starts_with("stage `prod`: `stages.prod.server_memory_mb` must be between 128"),
+            "{e}"
+        );
     }
 
     #[test]
