@@ -2,7 +2,10 @@
 //! change something, and turns SDK errors into one readable line.
 
 use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -15,6 +18,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
 use mcpctl_stack::Config;
 
 /// Regions mcpctl knows. A typo in deploy.toml would otherwise surface as a DNS failure deep
@@ -159,12 +163,20 @@ impl Aws {
     /// credentials exist before anything else runs, so a missing login is one clear line.
     pub async fn connect(config: &Config) -> Result<Self> {
         check_region(&config.region)?;
+        let region = Region::new(config.region.clone());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()));
+            .region(region.clone())
+            .retry_config(retry_config());
         if let Some(profile) = &config.profile {
             // deploy.toml's profile wins over credentials in the environment, like `--profile`.
+            // The provider gets the region, so assume-role (`role_arn` + `source_profile`), SSO
+            // and `credential_process` profiles resolve the way `AWS_PROFILE` does.
+            let provider_config = aws_config::provider_config::ProviderConfig::default()
+                .with_region(Some(region))
+                .with_retry_config(retry_config());
             loader = loader.profile_name(profile).credentials_provider(
                 aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&provider_config)
                     .profile_name(profile)
                     .build(),
             );
@@ -239,6 +251,21 @@ impl Aws {
     }
 }
 
+/// AWS's standard retry mode (exponential backoff with jitter, a retry quota) with 5 attempts
+/// instead of 3: a deploy makes ~40 calls to 6 services, any of which may be throttled.
+/// `AWS_MAX_ATTEMPTS` still decides when it is set.
+pub fn retry_config() -> RetryConfig {
+    let attempts = std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_ATTEMPTS);
+    RetryConfig::standard().with_max_attempts(attempts)
+}
+
+/// Attempts per call (the first one included) unless `AWS_MAX_ATTEMPTS` says otherwise.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 fn check_region(region: &str) -> Result<()> {
     if KNOWN_REGIONS.contains(&region) || std::env::var_os("MCPCTL_ALLOW_UNKNOWN_REGION").is_some()
     {
@@ -269,6 +296,71 @@ fn no_credentials() -> anyhow::Error {
         "no AWS credentials found: run `aws configure` or set AWS_PROFILE \
          (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
     )
+}
+
+/// How long mcpctl waits for AWS to catch up with a change it made: IAM propagating a new role
+/// or policy, a deleted secret's name being freed. AWS documents these as eventually consistent
+/// with no bound; these are the limits after which waiting is reported as an error.
+pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+pub const SECRET_NAME_RELEASE: Duration = Duration::from_secs(60);
+/// Deleted resources that still show up in reads (destroy's final check).
+pub const DELETION_VISIBLE: Duration = Duration::from_secs(60);
+
+/// Runs `call` again, with exponential backoff (0.5 s doubling to 8 s), while `not_yet` says the
+/// error only means AWS has not caught up yet, for at most `limit`; says once on stderr what it
+/// waits for. The SDK's own retries (throttling, 5xx) still run inside every attempt.
+pub async fn eventually<T, E, F, Fut>(
+    waiting_for: &str,
+    limit: Duration,
+    not_yet: impl Fn(&E) -> bool,
+    mut call: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    let mut said = false;
+    loop {
+        match call().await {
+            Err(e) if not_yet(&e) && start.elapsed() + delay <= limit => {
+                if !said {
+                    note(&format!(
+                        "waiting for {waiting_for} (up to {} s)",
+                        limit.as_secs()
+                    ));
+                    said = true;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            other => return other,
+        }
+    }
+}
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `-o json`: progress notes stay off stderr too.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// A progress line on stderr (`note: ...`), unless the output is JSON.
+pub fn note(line: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("note: {line}");
+    }
+}
+
+/// The message of a service error, for the few AWS errors whose code is shared by unrelated
+/// causes (Lambda's InvalidParameterValueException, Secrets Manager's InvalidRequestException).
+pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> &str {
+    match err {
+        SdkError::ServiceError(e) => e.err().message().unwrap_or_default(),
+        _ => "",
+    }
 }
 
 /// The AWS error code of a failed call, e.g. `ResourceNotFoundException`.

@@ -9,8 +9,11 @@
 //! (`lock_calls`), so an unchanged redeploy still makes no mutating call to the stack.
 //!
 //! A holder that died leaves the lock behind. It is taken over, with a note, when the holder
-//! ran on this host and its process is gone, or when it is older than [`LEASE`]; otherwise the
-//! user is told who holds it and that `mcpctl unlock` frees it.
+//! ran on this host and its process is gone, or when its last heartbeat (a tag the holder
+//! refreshes every [`HEARTBEAT`]) is older than [`LEASE`]; otherwise the user is told who holds
+//! it and that `mcpctl unlock` frees it. Each holder tags the lock with a random token and
+//! deletes it only while the token is still its own, so a holder whose lock was taken over
+//! never deletes its successor's lock.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,9 +24,16 @@ use anyhow::{anyhow, bail, Result};
 use crate::aws::{self, Aws};
 use crate::resources::Ctx;
 
-/// Longer than any deploy takes (a cold release build of both Lambdas is ~5 minutes on two
-/// cores); a lock older than this was left by a holder that died elsewhere.
-pub const LEASE: Duration = Duration::from_secs(30 * 60);
+/// A live holder refreshes its heartbeat this often (the build runs before the lock is taken,
+/// so a holder only waits on AWS).
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// A lock whose last heartbeat is older than this was left by a holder that died elsewhere.
+pub const LEASE: Duration = Duration::from_secs(10 * 60);
+
+/// How long a lock that exists but cannot be read yet (DescribeLogGroups lags behind
+/// CreateLogGroup) is read again before giving up.
+const UNREADABLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// How often a waiting deploy looks at the lock again.
 const LOCK_POLL: Duration = Duration::from_secs(2);
@@ -31,6 +41,8 @@ const LOCK_POLL: Duration = Duration::from_secs(2);
 const HOLDER_TAG: &str = "mcpctl:lock-holder";
 const HOST_TAG: &str = "mcpctl:lock-host";
 const PID_TAG: &str = "mcpctl:lock-pid";
+const TOKEN_TAG: &str = "mcpctl:lock-token";
+const HEARTBEAT_TAG: &str = "mcpctl:lock-heartbeat";
 
 /// Who holds a lock, as read back from its tags.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +53,12 @@ pub struct Holder {
     pub pid: u32,
     /// Milliseconds since the epoch, from the log group's creation time.
     pub since_ms: i64,
+    /// The holder's last heartbeat (ms since the epoch), if it sent one.
+    pub heartbeat_ms: Option<i64>,
+    /// The holder's random token.
+    pub token: Option<String>,
+    /// The lock group's ARN, for tagging.
+    pub arn: Option<String>,
 }
 
 impl Holder {
@@ -70,7 +88,7 @@ impl Holder {
 pub enum Stale {
     /// The holder ran on this host and its process is gone.
     HolderEnded,
-    /// Older than [`LEASE`].
+    /// No heartbeat for longer than [`LEASE`].
     Expired,
 }
 
@@ -84,7 +102,9 @@ pub fn stale(
 ) -> Option<Stale> {
     if holder.host == host && !alive(holder.pid) {
         Some(Stale::HolderEnded)
-    } else if now_ms - holder.since_ms > LEASE.as_millis() as i64 {
+    } else if now_ms - holder.since_ms.max(holder.heartbeat_ms.unwrap_or(0))
+        > LEASE.as_millis() as i64
+    {
         Some(Stale::Expired)
     } else {
         None
@@ -110,6 +130,7 @@ impl LockTimeout {
 #[derive(Debug)]
 pub struct StackLock {
     name: String,
+    token: String,
 }
 
 /// Runs `work` holding the stack's lock, and releases the lock whatever `work` returns. Ctrl-C
@@ -123,6 +144,7 @@ pub async fn while_locked<T>(
     let lock = StackLock::acquire(ctx, command, wait).await?;
     let result = tokio::select! {
         r = work => r,
+        lost = lock.heartbeat(ctx) => Err(lost),
         signal = interrupted() => Err(anyhow!(
             "interrupted by {signal}: the stack lock is released; rerun `mcpctl {command}` to finish \
              (every step is safe to repeat)"
@@ -153,14 +175,16 @@ impl StackLock {
         let name = ctx.names.lock();
         let host = this_host();
         let pid = std::process::id();
+        let token = hex::encode(rand::random::<[u8; 16]>());
         let mut tags: HashMap<String, String> = ctx.tags.clone().into_iter().collect();
+        tags.insert(TOKEN_TAG.into(), token.clone());
         tags.insert(HOLDER_TAG.into(), command.into());
         tags.insert(HOST_TAG.into(), host.clone());
         tags.insert(PID_TAG.into(), pid.to_string());
         let lock = &ctx.aws.lock;
         let deadline = Instant::now() + wait;
         let mut takeovers = 0;
-        let mut vanished = 0;
+        let mut unreadable_since: Option<Instant> = None;
         let mut said_waiting = false;
         loop {
             let created = lock
@@ -170,19 +194,25 @@ impl StackLock {
                 .send()
                 .await;
             match created {
-                Ok(_) => return Ok(Self { name }),
-                Err(e) if aws::error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+                Ok(_) => return Ok(Self { name, token }),
+                // Exists, or (OperationAbortedException) someone is creating or deleting it
+                // right now: either way it is not ours; see who holds it.
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_resource_already_exists_exception() || s.is_operation_aborted_exception()
+                    }) => {}
                 Err(e) => return Err(aws::describe("CreateLogGroup (stack lock)", &e)),
             }
             let Some(holder) = read_holder(ctx.aws, &name).await? else {
-                // Released between our create and our read: try again, a few times.
-                vanished += 1;
-                if vanished > 10 {
+                // Released between our create and our read, or not visible yet: try again.
+                let since = *unreadable_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > UNREADABLE_LIMIT {
                     bail!("the stack lock {name} exists but cannot be read; run `mcpctl unlock`");
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             };
+            unreadable_since = None;
             match stale(&holder, &host, now_ms(), process_alive) {
                 None if Instant::now() < deadline => {
                     if !said_waiting {
@@ -212,7 +242,7 @@ impl StackLock {
                 Some(why) => {
                     let reason = match why {
                         Stale::HolderEnded => "its process has ended",
-                        Stale::Expired => "it is older than 30 minutes",
+                        Stale::Expired => "it has had no heartbeat for 10 minutes",
                     };
                     eprintln!(
                         "note: taking over the stack lock held by {}: {reason}",
@@ -225,8 +255,52 @@ impl StackLock {
         }
     }
 
+    /// Deletes the lock if it is still ours (our token); leaves a successor's lock alone.
     pub async fn release(self, ctx: &Ctx<'_>) -> Result<()> {
-        delete(ctx.aws, &self.name).await
+        match read_holder(ctx.aws, &self.name).await? {
+            Some(h) if h.token.as_deref() == Some(self.token.as_str()) => {
+                delete(ctx.aws, &self.name).await
+            }
+            // Not visible yet (DescribeLogGroups lags) or tags unread: it can only be ours, as
+            // nobody takes over a lock younger than the lease.
+            Some(h) if h.token.is_none() => delete(ctx.aws, &self.name).await,
+            None => delete(ctx.aws, &self.name).await,
+            Some(h) => {
+                eprintln!(
+                    "warning: the stack lock was taken over by {} meanwhile; left it alone",
+                    h.describe()
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Refreshes the heartbeat tag every [`HEARTBEAT`] for as long as it is polled; returns
+    /// only when the lock is no longer ours (taken over by someone else).
+    async fn heartbeat(&self, ctx: &Ctx<'_>) -> anyhow::Error {
+        loop {
+            tokio::time::sleep(HEARTBEAT).await;
+            let holder = match read_holder(ctx.aws, &self.name).await {
+                Ok(Some(h)) => h,
+                // A failed or lagging read is no proof of anything: try at the next beat.
+                Ok(None) | Err(_) => continue,
+            };
+            if holder.token.as_deref().is_some_and(|t| t != self.token) {
+                return anyhow!(
+                    "the stack lock was taken over by {} while this command ran; stopped",
+                    holder.describe()
+                );
+            }
+            let Some(arn) = holder.arn else { continue };
+            let _ = ctx
+                .aws
+                .lock
+                .tag_resource()
+                .resource_arn(arn)
+                .tags(HEARTBEAT_TAG, now_ms().to_string())
+                .send()
+                .await;
+        }
     }
 }
 
@@ -257,7 +331,12 @@ pub async fn read_holder(aws: &Aws, name: &str) -> Result<Option<Holder>> {
         return Ok(None);
     };
     let mut tags = HashMap::new();
-    if let Some(arn) = group.log_group_arn() {
+    // `arn` ends in `:*` on AWS; the tagging APIs take it without.
+    let arn = group
+        .log_group_arn()
+        .map(str::to_string)
+        .or_else(|| group.arn().map(|a| a.trim_end_matches(":*").to_string()));
+    if let Some(arn) = &arn {
         match aws
             .lock
             .list_tags_for_resource()
@@ -276,6 +355,9 @@ pub async fn read_holder(aws: &Aws, name: &str) -> Result<Option<Holder>> {
         host: tag(HOST_TAG),
         pid: tags.get(PID_TAG).and_then(|p| p.parse().ok()).unwrap_or(0),
         since_ms: group.creation_time().unwrap_or(0),
+        heartbeat_ms: tags.get(HEARTBEAT_TAG).and_then(|t| t.parse().ok()),
+        token: tags.get(TOKEN_TAG).cloned(),
+        arn,
     }))
 }
 
@@ -332,7 +414,22 @@ mod tests {
             host: host.into(),
             pid,
             since_ms,
+            heartbeat_ms: None,
+            token: None,
+            arn: None,
         }
+    }
+
+    #[test]
+    fn a_heartbeat_keeps_an_old_lock_alive() {
+        let lease = LEASE.as_millis() as i64;
+        let mut h = holder("elsewhere", 7, 1_000);
+        h.heartbeat_ms = Some(1_000 + lease);
+        assert_eq!(stale(&h, "here", 1_000 + lease + 10, |_| true), None);
+        assert_eq!(
+            stale(&h, "here", 1_000 + 2 * lease + 1, |_| true),
+            Some(Stale::Expired)
+        );
     }
 
     #[test]

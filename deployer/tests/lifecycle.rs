@@ -126,6 +126,15 @@ async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
     assert_eq!(stdout(&out).matches(&new).count(), 1);
     assert!(!stdout(&out).contains(&old) && !stderr(&out).contains(&old));
 
+    // A second rotation would stop the previous key, which still works: refused, unchanged.
+    let refused = p.mcpctl(&["rotate-key"]);
+    assert!(!refused.status.success());
+    let err = stderr(&refused);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--finalize") && err.contains("--force"), "{err}");
+    assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
+    assert_eq!(key("AWSPREVIOUS").await.as_deref(), Some(old.as_str()));
+
     // Deploy never overwrites a rotated key.
     assert_eq!(p.deploy_json()["mutating_calls"], 0);
     assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
@@ -135,6 +144,8 @@ async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
     assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
     assert_eq!(key("AWSPREVIOUS").await, None);
     assert!(!stdout(&out).contains(&new));
+    // The default deploy.toml: 300 s verdict cache + 60 s secret cache.
+    assert!(stdout(&out).contains("up to 360 s"), "{}", stdout(&out));
     let again = p.mcpctl(&["rotate-key", "--finalize"]);
     assert_success(&again);
     assert!(stdout(&again).contains("nothing to finalize"));
@@ -152,43 +163,7 @@ fn rotate_key_before_deploy_says_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_deploy_converges_on_rerun_after_every_step() {
-    let p = Project::new(CONFIG);
-    let reference = p.deploy_json();
-    let steps = reference["resources"].as_array().unwrap().len();
-    assert_eq!(steps, 16, "{reference}");
-    let expected = snapshot(&p).await;
-    for k in 1..=steps {
-        p.moto.reset();
-        let k_str = k.to_string();
-        let prebuilt = p.prebuilt();
-        let cut = p.mcpctl_env(
-            &["deploy", "--prebuilt", prebuilt.to_str().unwrap()],
-            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
-        );
-        assert!(
-            !cut.status.success(),
-            "step {k}: the injected failure did not stop deploy"
-        );
-        assert!(
-            stderr(&cut).contains(&format!("stopped after step {k}")),
-            "{}",
-            stderr(&cut)
-        );
-        let rerun = p.deploy_json();
-        assert_eq!(
-            snapshot(&p).await,
-            expected,
-            "after a cut at step {k} and a rerun"
-        );
-        let third = p.deploy_json();
-        assert_eq!(
-            third["mutating_calls"], 0,
-            "step {k}: the rerun did not converge: {third}"
-        );
-        // Cut after the last step, everything was already done.
-        let rerun_calls = rerun["mutating_calls"].as_u64().unwrap();
-        assert_eq!(rerun_calls == 0, k == steps, "step {k}: {rerun}");
-    }
+    common::deploy_cut_after_every_step(&Project::new(CONFIG)).await;
 }
 
 fn one_line_error(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {

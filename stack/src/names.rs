@@ -3,6 +3,9 @@
 
 /// Tag key put on every resource this tool creates; its value is the stack name.
 pub const STACK_TAG: &str = "mcpctl:stack";
+/// On the API key secret: the id of the stack's HTTP API, so it is found by id (GetApi) and not
+/// only through GetApis, which lags behind creates and deletes.
+pub const API_ID_TAG: &str = "mcpctl:api-id";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackNames {

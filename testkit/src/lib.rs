@@ -36,43 +36,109 @@ pub fn wait_for_port(addr: SocketAddr, limit: Duration) -> bool {
 /// that an image function's image was really pushed (`MOTO_LAMBDA_STUB_ECR=false`).
 pub struct MotoServer {
     child: Child,
+    /// Where mcpctl talks: moto itself, or the AWS realism layer in front of it.
     pub port: u16,
+    /// moto without the realism layer (the same backends), for tests reading the true state.
+    pub raw_port: u16,
     /// `<dir>/<repository>/<hex digest>` for every blob pushed to ECR.
     pub blob_dir: PathBuf,
+    pub realism: Option<Realism>,
+}
+
+/// The AWS realism layer (`testkit/moto_realism.py`, rules in `testkit/REALISM.md`): throttling,
+/// eventual consistency, asynchronous deletes, IAM propagation, Lambda states, in front of moto.
+#[derive(Debug, Clone)]
+pub struct Realism {
+    pub seed: u64,
+    /// Multiplies every window (list lag, name release, propagation, Pending).
+    pub scale: f64,
+}
+
+/// Seeds for the realism runs: `MCPCTL_REALISM_SEEDS=1,2,3` or the default five.
+pub fn realism_seeds() -> Vec<u64> {
+    std::env::var("MCPCTL_REALISM_SEEDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .filter(|v: &Vec<u64>| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 2, 3, 4, 5])
 }
 
 pub const REGION: &str = "us-east-1";
 
 impl MotoServer {
     pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// moto behind the AWS realism layer with this seed and scale.
+    pub fn realistic(seed: u64, scale: f64) -> Self {
+        Self::launch(Some(Realism { seed, scale }))
+    }
+
+    fn launch(realism: Option<Realism>) -> Self {
         let port = free_port();
+        let raw_port = if realism.is_some() { free_port() } else { port };
         let blob_dir = target_dir()
             .join("tmp")
             .join(format!("moto-ecr-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&blob_dir);
         let launcher = workspace_root().join("testkit").join("moto_server_ecr.py");
-        let child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Without the managed policies AWSLambdaBasicExecutionRole cannot be attached.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("MOTO_LAMBDA_STUB_ECR", "false")
             .env("MOTO_ECR_BLOB_DIR", &blob_dir)
+            .env_remove("MOTO_REALISM_SEED")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(r) = &realism {
+            command
+                .args(["--raw-port", &raw_port.to_string()])
+                .env("MOTO_REALISM_SEED", r.seed.to_string())
+                .env("MOTO_REALISM_SCALE", r.scale.to_string());
+        }
+        let child = command
             .spawn()
             .expect("python3 not found: moto_server needs `pip install 'moto[server]'`");
         let server = Self {
             child,
             port,
+            raw_port,
             blob_dir,
+            realism,
         };
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        assert!(
-            wait_for_port(addr, Duration::from_secs(60)),
-            "moto_server did not listen on {addr} within 60 s"
-        );
+        for p in [port, raw_port] {
+            let addr: SocketAddr = ([127, 0, 0, 1], p).into();
+            assert!(
+                wait_for_port(addr, Duration::from_secs(60)),
+                "moto_server did not listen on {addr} within 60 s"
+            );
+        }
         server
+    }
+
+    /// moto without the realism layer: what AWS would show once everything has settled.
+    pub fn raw_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.raw_port)
+    }
+
+    /// What the realism layer injected so far (`GET /_realism/stats`), `None` without it.
+    pub fn realism_stats(&self) -> Option<serde_json::Value> {
+        self.realism.as_ref()?;
+        let (status, _, body) = http_request(
+            ([127, 0, 0, 1], self.port).into(),
+            "GET",
+            "/_realism/stats",
+            &[],
+            b"",
+        )
+        .ok()?;
+        (status == 200)
+            .then(|| serde_json::from_slice(&body).ok())
+            .flatten()
     }
 
     pub fn endpoint(&self) -> String {

@@ -1,20 +1,17 @@
 //! `mcpctl deploy`: converge every resource of the stack, in dependency order, each step
 //! read → plan → apply. A second run with nothing changed makes no mutating call.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use mcpctl_stack::config::Package;
-use mcpctl_stack::Config;
+use anyhow::Result;
 
-use super::plan::CodeHashes;
 use serde_json::json;
 
 use crate::aws::Aws;
-use crate::build::{self, Binaries, PREBUILT_ENV};
-use crate::image::{self, OciImage};
+use crate::artifacts::{package_both, ServerPackage};
+use crate::build::{self, PREBUILT_ENV};
 use crate::lock;
-use crate::package::{self, LambdaZip};
+use crate::package::LambdaZip;
 use crate::resources::api::{ApiInfo, HttpApi};
 use crate::resources::authorizer::ApiAuthorizer;
 use crate::resources::function::{Code, Function};
@@ -28,6 +25,7 @@ use crate::resources::routes::Routes;
 use crate::resources::secret::{self, Secret};
 use crate::resources::stage::Stage;
 use crate::resources::{account_of, converge, Ctx};
+use crate::stack::{Part, STACK};
 use crate::steps::{Change, Steps};
 use crate::{Cli, Output};
 
@@ -58,11 +56,31 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
+    // The build runs before the lock is taken: a cold release build takes minutes, and
+    // nothing in AWS is touched until it succeeds.
+    let binaries = steps
+        .run("build", async {
+            let how = if prebuilt.is_some() {
+                "prebuilt"
+            } else {
+                "built"
+            };
+            let b = match prebuilt {
+                Some(b) => b,
+                None => build::zigbuild(&project_dir).await?,
+            };
+            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
+            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
+        })
+        .await?;
+    let packages = steps
+        .run("package", async { package_both(config.package, &binaries) })
+        .await?;
     let Deployed { api, image } = lock::while_locked(
         &ctx,
         "deploy",
         args.lock_timeout.wait(),
-        converge_stack(&ctx, &mut steps, prebuilt, &project_dir),
+        converge_stack(&ctx, &mut steps, packages),
     )
     .await?;
 
@@ -122,203 +140,155 @@ struct Deployed {
     image: Option<String>,
 }
 
-/// Every resource in dependency order, each read → plan → apply; returns the HTTP API and
+/// Each part of the stack declaration in order, read → plan → apply; returns the HTTP API and
 /// the image the server runs, if any.
 async fn converge_stack(
     ctx: &Ctx<'_>,
     steps: &mut Steps,
-    prebuilt: Option<Binaries>,
-    project_dir: &Path,
+    (server_package, authorizer_zip): (ServerPackage, LambdaZip),
 ) -> Result<Deployed> {
-    let names = &ctx.names;
     let config = ctx.config;
-    let secret_arn = steps
-        .run(format!("secret {}", names.secret()), converge(&Secret, ctx))
-        .await?;
-    let server_role = steps
-        .run(
-            format!("role {}", names.server_role()),
-            converge(&Role::server(ctx), ctx),
-        )
-        .await?;
-    let authorizer_role = steps
-        .run(
-            format!("role {}", names.authorizer_role()),
-            converge(&Role::authorizer(ctx, &secret_arn), ctx),
-        )
-        .await?;
-
-    let binaries = steps
-        .run("build", async {
-            let how = if prebuilt.is_some() {
-                "prebuilt"
-            } else {
-                "built"
-            };
-            let b = match prebuilt {
-                Some(b) => b,
-                None => build::zigbuild(project_dir).await?,
-            };
-            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
-            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
-        })
-        .await?;
-    let (server_package, authorizer_zip) = steps
-        .run("package", async { package_both(config.package, &binaries) })
-        .await?;
-
-    let server_fn = names.server_function();
-    let authorizer_fn = names.authorizer_function();
-    for (function, days) in [
-        (&server_fn, config.server.log_retention_days),
-        (&authorizer_fn, config.authorizer.log_retention_days),
-    ] {
-        let group = LogGroup::of_function(ctx, function, days)?;
-        steps
-            .run(format!("log group {}", group.name), converge(&group, ctx))
-            .await?;
-    }
-
-    let mut image_uri = None;
-    let server_code = match server_package {
-        ServerPackage::Zip(zip) => Code::zip(zip),
-        ServerPackage::Image(image) => {
-            let account = account_of(&server_role).unwrap_or_default().to_string();
-            let repository = Repository::new(ctx, &account);
-            let repository_uri = steps
-                .run(
-                    format!("repository {}", repository.name),
-                    converge(&repository, ctx),
-                )
-                .await?;
-            let push = Image {
-                repository: repository.name.clone(),
-                repository_uri,
-                image: &image,
-            };
-            let uri = steps
-                .run(
-                    format!("image {}:{}", repository.name, push.tag()),
-                    converge(&push, ctx),
-                )
-                .await?;
-            image_uri = Some(uri.clone());
-            Code::image(uri, &image.digest())
+    let mut server_package = Some(server_package);
+    let mut authorizer_zip = Some(authorizer_zip);
+    let mut out = Outputs::default();
+    for part in STACK {
+        if !part.deployed_with(config.package) {
+            continue;
         }
-    };
-    let server = Function::server(ctx, server_role, server_code)?;
-    let server_arn = steps
-        .run(format!("function {server_fn}"), converge(&server, ctx))
-        .await?;
-    let authorizer = Function::authorizer(ctx, authorizer_role, &secret_arn, authorizer_zip)?;
-    let authorizer_arn = steps
-        .run(
-            format!("function {authorizer_fn}"),
-            converge(&authorizer, ctx),
-        )
-        .await?;
-
-    let api = steps
-        .run(
-            format!("http api {}", names.api()),
-            converge(&HttpApi::new(ctx), ctx),
-        )
-        .await?;
-    let integration = Integration {
-        api_id: api.id.clone(),
-        function_arn: server_arn.clone(),
-    };
-    let integration_id = steps
-        .run(
-            "integration (AWS_PROXY, payload 2.0)",
-            converge(&integration, ctx),
-        )
-        .await?;
-    let api_authorizer = ApiAuthorizer::new(ctx, &api.id, &authorizer_arn);
-    let authorizer_id = steps
-        .run(
-            format!("authorizer {}", api_authorizer.name),
-            converge(&api_authorizer, ctx),
-        )
-        .await?;
-    let routes = Routes {
-        api_id: api.id.clone(),
-        integration_id,
-        authorizer_id: authorizer_id.clone(),
-    };
-    steps.run("routes", converge(&routes, ctx)).await?;
-    let stage = Stage::new(ctx, &api.id);
-    steps
-        .run(format!("stage {}", stage.name), converge(&stage, ctx))
-        .await?;
-    steps
-        .run(
-            format!("permission {server_fn}"),
-            converge(&Permission::server(ctx, &server_arn, &api.id), ctx),
-        )
-        .await?;
-    steps
-        .run(
-            format!("permission {authorizer_fn}"),
-            converge(
-                &Permission::authorizer(ctx, &authorizer_arn, &api.id, &authorizer_id),
-                ctx,
-            ),
-        )
-        .await?;
-
+        let label = part.label(ctx);
+        match part {
+            Part::Secret => out.secret_arn = Some(steps.run(label, converge(&Secret, ctx)).await?),
+            Part::ServerRole => {
+                out.server_role = Some(steps.run(label, converge(&Role::server(ctx), ctx)).await?)
+            }
+            Part::AuthorizerRole => {
+                let role = Role::authorizer(ctx, need(&out.secret_arn)?);
+                out.authorizer_role = Some(steps.run(label, converge(&role, ctx)).await?)
+            }
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => {
+                let (function, days) = if part == Part::ServerLogGroup {
+                    (ctx.names.server_function(), config.server.log_retention_days)
+                } else {
+                    (
+                        ctx.names.authorizer_function(),
+                        config.authorizer.log_retention_days,
+                    )
+                };
+                let group = LogGroup::of_function(ctx, &function, days)?;
+                steps.run(label, converge(&group, ctx)).await?
+            }
+            Part::Repository => {
+                let account = account_of(need(&out.server_role)?).unwrap_or_default();
+                let repository = Repository::new(ctx, account);
+                out.repository_uri = Some(steps.run(label, converge(&repository, ctx)).await?)
+            }
+            Part::Image => {
+                let Some(ServerPackage::Image(image)) = &server_package else {
+                    anyhow::bail!("the server was not packaged as an image");
+                };
+                let push = Image {
+                    repository: ctx.names.ecr_repository(),
+                    repository_uri: need(&out.repository_uri)?.clone(),
+                    image,
+                };
+                let uri = steps
+                    .run(format!("{label}:{}", push.tag()), converge(&push, ctx))
+                    .await?;
+                out.image = Some((uri, image.digest()));
+            }
+            Part::ServerFunction => {
+                let code = match server_package.take() {
+                    Some(ServerPackage::Zip(zip)) => Code::zip(zip),
+                    Some(ServerPackage::Image(_)) => {
+                        let (uri, digest) = need(&out.image)?;
+                        Code::image(uri.clone(), digest)
+                    }
+                    None => anyhow::bail!("the server package was used twice"),
+                };
+                let server = Function::server(ctx, need(&out.server_role)?.clone(), code)?;
+                out.server_arn = Some(steps.run(label, converge(&server, ctx)).await?)
+            }
+            Part::AuthorizerFunction => {
+                let zip = authorizer_zip
+                    .take()
+                    .ok_or_else(|| anyhow::anyhow!("the authorizer package was used twice"))?;
+                let authorizer = Function::authorizer(
+                    ctx,
+                    need(&out.authorizer_role)?.clone(),
+                    need(&out.secret_arn)?,
+                    zip,
+                )?;
+                out.authorizer_arn = Some(steps.run(label, converge(&authorizer, ctx)).await?)
+            }
+            Part::HttpApi => {
+                out.api = Some(steps.run(label, converge(&HttpApi::new(ctx), ctx)).await?)
+            }
+            Part::Integration => {
+                let integration = Integration {
+                    api_id: need(&out.api)?.id.clone(),
+                    function_arn: need(&out.server_arn)?.clone(),
+                };
+                out.integration_id = Some(steps.run(label, converge(&integration, ctx)).await?)
+            }
+            Part::Authorizer => {
+                let authorizer =
+                    ApiAuthorizer::new(ctx, &need(&out.api)?.id, need(&out.authorizer_arn)?);
+                out.authorizer_id = Some(steps.run(label, converge(&authorizer, ctx)).await?)
+            }
+            Part::Routes => {
+                let routes = Routes {
+                    api_id: need(&out.api)?.id.clone(),
+                    integration_id: need(&out.integration_id)?.clone(),
+                    authorizer_id: need(&out.authorizer_id)?.clone(),
+                };
+                steps.run(label, converge(&routes, ctx)).await?
+            }
+            Part::Stage => {
+                let stage = Stage::new(ctx, &need(&out.api)?.id);
+                steps.run(label, converge(&stage, ctx)).await?
+            }
+            Part::ServerPermission => {
+                let permission =
+                    Permission::server(ctx, need(&out.server_arn)?, &need(&out.api)?.id);
+                steps.run(label, converge(&permission, ctx)).await?
+            }
+            Part::AuthorizerPermission => {
+                let permission = Permission::authorizer(
+                    ctx,
+                    need(&out.authorizer_arn)?,
+                    &need(&out.api)?.id,
+                    need(&out.authorizer_id)?,
+                );
+                steps.run(label, converge(&permission, ctx)).await?
+            }
+        }
+    }
     Ok(Deployed {
-        api,
-        image: image_uri,
+        api: need(&out.api)?.clone(),
+        image: out.image.map(|(uri, _)| uri),
     })
 }
 
-/// The server as deploy.toml's `package` says; the authorizer is always a zip (small, and
-/// cold starts faster than an image).
-pub enum ServerPackage {
-    Zip(LambdaZip),
-    Image(OciImage),
+/// What earlier parts gave the later ones.
+#[derive(Default)]
+struct Outputs {
+    secret_arn: Option<String>,
+    server_role: Option<String>,
+    authorizer_role: Option<String>,
+    repository_uri: Option<String>,
+    /// The image URI and its digest.
+    image: Option<(String, String)>,
+    server_arn: Option<String>,
+    authorizer_arn: Option<String>,
+    api: Option<ApiInfo>,
+    integration_id: Option<String>,
+    authorizer_id: Option<String>,
 }
 
-/// Both packages, deterministic; `mcpctl plan --prebuilt` compares their hashes too.
-pub fn package_both(
-    package: Package,
-    binaries: &Binaries,
-) -> Result<(Change, (ServerPackage, LambdaZip))> {
-    let read = |path: &Path| -> Result<Vec<u8>> {
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    let server = read(&binaries.server)?;
-    let authorizer = package::bootstrap_zip(&read(&binaries.authorizer)?)?;
-    let (server, what) = match package {
-        Package::Zip => {
-            let zip = package::bootstrap_zip(&server)?;
-            let what = format!("server zip {} KiB", zip.bytes.len() / 1024);
-            (ServerPackage::Zip(zip), what)
-        }
-        Package::Image => {
-            let image = image::build(&server, Path::new("/"))?;
-            let what = format!(
-                "server image {} KiB ({} files)",
-                image.layer.bytes.len() / 1024,
-                image.files.len()
-            );
-            (ServerPackage::Image(image), what)
-        }
-    };
-    let what = format!(
-        "{what} + authorizer zip {} KiB",
-        authorizer.bytes.len() / 1024
-    );
-    Ok((Change::Done(what), (server, authorizer)))
+/// The output of a part declared earlier in [`STACK`].
+fn need<T>(value: &Option<T>) -> Result<&T> {
+    value
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the stack declaration is out of order"))
 }
 
-/// The `CodeSha256` Lambda would report for each function after deploying `binaries`.
-pub fn code_hashes(config: &Config, binaries: &Binaries) -> Result<CodeHashes> {
-    let (_, (server, authorizer)) = package_both(config.package, binaries)?;
-    let server = match server {
-        ServerPackage::Zip(zip) => zip.code_sha256,
-        ServerPackage::Image(image) => image.digest().trim_start_matches("sha256:").to_string(),
-    };
-    Ok((server, authorizer.code_sha256))
-}

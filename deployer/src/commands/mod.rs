@@ -17,6 +17,7 @@ use mcpctl_stack::Config;
 use crate::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::aws::set_quiet(cli.output == crate::Output::Json);
     match cli.command {
         Command::Deploy(ref args) => deploy::run(&cli, args).await,
         Command::Destroy(ref args) => destroy::run(&cli, args).await,

@@ -9,6 +9,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use crate::resources::partition;
+use crate::stack::{Scope, STACK};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -19,12 +20,15 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
     let names = mcpctl_stack::StackNames::new(config.name.clone());
     let p = partition(&config.region);
     let r = &config.region;
-    let stack = &config.name;
     let statement = |sid: &str, actions: &[&str], resources: Vec<String>| json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources});
-    let function_arns = vec![format!("arn:{p}:lambda:{r}:*:function:{stack}-*")];
-    // `<stack>-*`, not the two role names: destroy's final check reads the tags of every role
-    // named like the stack's.
-    let role_arns = vec![format!("arn:{p}:iam::*:role/{stack}-*")];
+    let function_arns = vec![
+        format!("arn:{p}:lambda:{r}:*:function:{}", names.server_function()),
+        format!("arn:{p}:lambda:{r}:*:function:{}", names.authorizer_function()),
+    ];
+    let role_arns = vec![
+        format!("arn:{p}:iam::*:role/{}", names.server_role()),
+        format!("arn:{p}:iam::*:role/{}", names.authorizer_role()),
+    ];
     let mut log_groups = Vec::new();
     for group in [
         names.log_group(&names.server_function()),
@@ -34,43 +38,27 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
         log_groups.push(format!("arn:{p}:logs:{r}:*:log-group:{group}"));
         log_groups.push(format!("arn:{p}:logs:{r}:*:log-group:{group}:*"));
     }
+    // Each statement grants the actions the stack declaration lists for its parts.
+    let actions = |scope: Scope| -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = STACK
+            .iter()
+            .filter(|part| part.scope() == scope)
+            .flat_map(|part| part.actions().iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
     json!({
         "Version": "2012-10-17",
         "Statement": [
             statement(
                 "ApiKeySecret",
-                &[
-                    "secretsmanager:CreateSecret",
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue",
-                    "secretsmanager:PutSecretValue",
-                    "secretsmanager:UpdateSecretVersionStage",
-                    "secretsmanager:ListSecretVersionIds",
-                    "secretsmanager:DeleteSecret",
-                    "secretsmanager:RestoreSecret",
-                    "secretsmanager:TagResource",
-                ],
-                // Secrets Manager appends a random suffix to the name.
-                vec![format!("arn:{p}:secretsmanager:{r}:*:secret:{}-*", names.secret())],
+                &actions(Scope::Secret),
+                // Secrets Manager appends `-` and six random characters to the name.
+                vec![format!("arn:{p}:secretsmanager:{r}:*:secret:{}-??????", names.secret())],
             ),
-            statement(
-                "FunctionRoles",
-                &[
-                    "iam:CreateRole",
-                    "iam:GetRole",
-                    "iam:DeleteRole",
-                    "iam:TagRole",
-                    "iam:ListRoleTags",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:ListAttachedRolePolicies",
-                    "iam:PutRolePolicy",
-                    "iam:GetRolePolicy",
-                    "iam:DeleteRolePolicy",
-                    "iam:ListRolePolicies",
-                ],
-                role_arns.clone(),
-            ),
+            statement("FunctionRoles", &actions(Scope::Roles), role_arns.clone()),
             json!({
                 // The one managed policy deploy attaches; detaching others (drift repair) only
                 // ever takes permissions away.
@@ -89,44 +77,12 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
                 "Resource": role_arns,
                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
             }),
-            statement(
-                "Functions",
-                &[
-                    "lambda:CreateFunction",
-                    "lambda:GetFunction",
-                    "lambda:GetFunctionConfiguration",
-                    "lambda:UpdateFunctionCode",
-                    "lambda:UpdateFunctionConfiguration",
-                    "lambda:DeleteFunction",
-                    "lambda:AddPermission",
-                    "lambda:RemovePermission",
-                    "lambda:GetPolicy",
-                    "lambda:TagResource",
-                    "lambda:ListTags",
-                ],
-                function_arns,
-            ),
-            statement(
-                "LogGroupsAndStackLock",
-                &[
-                    "logs:CreateLogGroup",
-                    "logs:DeleteLogGroup",
-                    "logs:PutRetentionPolicy",
-                    "logs:FilterLogEvents",
-                    "logs:ListTagsForResource",
-                    "logs:TagResource",
-                ],
-                log_groups,
-            ),
+            statement("Functions", &actions(Scope::Functions), function_arns),
+            // The stack lock is a log group too (create, tag, read, delete).
+            statement("LogGroupsAndStackLock", &actions(Scope::LogGroups), log_groups),
             statement(
                 "HttpApi",
-                &[
-                    "apigateway:GET",
-                    "apigateway:POST",
-                    "apigateway:PATCH",
-                    "apigateway:PUT",
-                    "apigateway:DELETE",
-                ],
+                &actions(Scope::HttpApi),
                 vec![
                     format!("arn:{p}:apigateway:{r}::/apis"),
                     format!("arn:{p}:apigateway:{r}::/apis/*"),
@@ -135,43 +91,17 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
             ),
             statement(
                 "ServerImageRepository",
-                &[
-                    "ecr:CreateRepository",
-                    "ecr:DescribeRepositories",
-                    "ecr:DeleteRepository",
-                    "ecr:GetLifecyclePolicy",
-                    "ecr:PutLifecyclePolicy",
-                    "ecr:GetRepositoryPolicy",
-                    "ecr:SetRepositoryPolicy",
-                    "ecr:PutImageTagMutability",
-                    "ecr:PutImageScanningConfiguration",
-                    "ecr:ListTagsForResource",
-                    "ecr:TagResource",
-                    "ecr:DescribeImages",
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:UploadLayerPart",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:PutImage",
-                    // CreateFunction from an image checks that the caller may pull it.
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
+                &actions(Scope::Repository),
                 vec![format!(
                     "arn:{p}:ecr:{r}:*:repository/{}",
                     names.ecr_repository()
                 )],
             ),
             statement(
-                // These list or describe calls take no narrower resource in IAM; they find the
-                // stack's resources by name and tag and change nothing.
+                // DescribeLogGroups takes no narrower resource in IAM; it finds the stack's log
+                // groups and lock by exact name prefix and changes nothing.
                 "FindStackResources",
-                &[
-                    "lambda:ListFunctions",
-                    "iam:ListRoles",
-                    "secretsmanager:ListSecrets",
-                    "logs:DescribeLogGroups",
-                ],
+                &["logs:DescribeLogGroups"],
                 vec!["*".to_string()],
             ),
         ],

@@ -1,6 +1,8 @@
 //! `mcpctl rotate-key`: a new random key becomes AWSCURRENT and the old one AWSPREVIOUS, which
 //! the authorizer still accepts, so clients keep working until `--finalize` drops it.
 
+use std::time::{Duration, Instant};
+
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
@@ -16,7 +18,13 @@ pub struct Args {
     /// Rotate the key of the local `mcpctl dev` stack instead of AWS.
     #[arg(long)]
     pub local: bool,
+    /// Rotate even though the previous key still works (it stops working now).
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// How long a new secret version may take to be served as AWSCURRENT.
+const NEW_KEY_VISIBLE: Duration = Duration::from_secs(60);
 
 const PREVIOUS: &str = "AWSPREVIOUS";
 
@@ -35,20 +43,57 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             config.name
         ),
     }
+    // Both keys work until the API Gateway verdict cache and the authorizer's secret cache
+    // have expired.
+    let overlap_s = config.authorizer.cache_ttl_s + config.authorizer.secret_cache_ttl_s;
     if args.finalize {
         let dropped = drop_previous(&ctx).await?;
-        report_finalized(cli.output, dropped)
-    } else {
-        let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
-        // Secrets Manager moves AWSCURRENT to the new version and AWSPREVIOUS to the old one.
-        aws.secrets
-            .put_secret_value()
-            .secret_id(&secret_id)
-            .secret_string(&key)
-            .send()
-            .await
-            .map_err(aws::err("PutSecretValue"))?;
-        report_rotated(cli.output, &key)
+        return report_finalized(cli.output, dropped, overlap_s);
+    }
+    if !args.force && previous_version(&ctx).await?.is_some() {
+        bail!(
+            "the previous API key still works: rotating again would stop it at once; run \
+             `mcpctl rotate-key --finalize` first (once clients use the current key), or pass \
+             --force"
+        );
+    }
+    let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
+    // Secrets Manager moves AWSCURRENT to the new version and AWSPREVIOUS to the old one. The
+    // SDK sends one ClientRequestToken for every attempt, so a retry makes no second version.
+    aws.secrets
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string(&key)
+        .send()
+        .await
+        .map_err(aws::err("PutSecretValue"))?;
+    wait_until_current(&ctx, &key).await?;
+    report_rotated(cli.output, &key)
+}
+
+/// Reads AWSCURRENT until it is the new key (Secrets Manager is eventually consistent), so the
+/// key printed is the one the authorizer will read.
+async fn wait_until_current(ctx: &Ctx<'_>, key: &str) -> Result<()> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    let mut said = false;
+    loop {
+        if secret::key(ctx, "AWSCURRENT").await?.as_deref() == Some(key) {
+            return Ok(());
+        }
+        if start.elapsed() + delay > NEW_KEY_VISIBLE {
+            bail!(
+                "Secrets Manager did not serve the new key as AWSCURRENT within {} s; run \
+                 `mcpctl status` to see which key is current",
+                NEW_KEY_VISIBLE.as_secs()
+            );
+        }
+        if !said {
+            aws::note("waiting for Secrets Manager to serve the new key");
+            said = true;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(4));
     }
 }
 
@@ -57,36 +102,49 @@ fn run_local(cli: &Cli, args: &Args) -> Result<()> {
     if args.finalize {
         let had_previous = state.keys()?.is_some_and(|k| k.previous.is_some());
         state.finalize()?;
-        report_finalized(cli.output, had_previous)
+        let overlap_s = super::load_config(cli)
+            .map(|c| c.authorizer.cache_ttl_s + c.authorizer.secret_cache_ttl_s)
+            .unwrap_or(0);
+        report_finalized(cli.output, had_previous, overlap_s)
     } else {
+        if !args.force && state.keys()?.is_some_and(|k| k.previous.is_some()) {
+            bail!(
+                "the previous local API key still works: rotating again would stop it at once; \
+                 run `mcpctl rotate-key --local --finalize` first, or pass --force"
+            );
+        }
         let pair = state.rotate()?;
         report_rotated(cli.output, &pair.current)
     }
 }
 
-/// Removes the AWSPREVIOUS label; false when there was none.
-async fn drop_previous(ctx: &Ctx<'_>) -> Result<bool> {
-    let secret_id = ctx.names.secret();
+/// The version labelled AWSPREVIOUS, if any.
+async fn previous_version(ctx: &Ctx<'_>) -> Result<Option<String>> {
     let versions = ctx
         .aws
         .secrets
         .list_secret_version_ids()
-        .secret_id(&secret_id)
+        .secret_id(ctx.names.secret())
         .send()
         .await
         .map_err(aws::err("ListSecretVersionIds"))?;
-    let previous = versions
+    Ok(versions
         .versions()
         .iter()
         .find(|v| v.version_stages().iter().any(|s| s == PREVIOUS))
-        .and_then(|v| v.version_id());
-    let Some(version) = previous else {
+        .and_then(|v| v.version_id())
+        .map(str::to_string))
+}
+
+/// Removes the AWSPREVIOUS label; false when there was none.
+async fn drop_previous(ctx: &Ctx<'_>) -> Result<bool> {
+    let Some(version) = previous_version(ctx).await? else {
         return Ok(false);
     };
     ctx.aws
         .secrets
         .update_secret_version_stage()
-        .secret_id(&secret_id)
+        .secret_id(ctx.names.secret())
         .version_stage(PREVIOUS)
         .remove_from_version_id(version)
         .send()
@@ -109,12 +167,18 @@ fn report_rotated(output: Output, key: &str) -> Result<()> {
     }
 }
 
-fn report_finalized(output: Output, dropped: bool) -> Result<()> {
+fn report_finalized(output: Output, dropped: bool, overlap_s: u32) -> Result<()> {
     match output {
-        Output::Json => super::print_json(&json!({ "previous_key_dropped": dropped })),
+        Output::Json => super::print_json(&json!({
+            "previous_key_dropped": dropped,
+            "previous_key_may_work_for_s": if dropped { overlap_s } else { 0 },
+        })),
         Output::Text => {
             if dropped {
-                println!("The previous API key no longer works; only the current one does.");
+                println!(
+                    "The previous API key is dropped; it may keep working for up to {overlap_s} s \
+                     (authorizer.cache_ttl_s + secret_cache_ttl_s), while cached verdicts expire."
+                );
             } else {
                 println!("There was no previous API key; nothing to finalize.");
             }

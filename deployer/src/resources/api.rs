@@ -101,9 +101,54 @@ fn normalised(c: &CorsRules) -> CorsRules {
     }
 }
 
-/// Every API of this stack: named `<stack>-api` and tagged with the stack.
+/// Every API of this stack: named `<stack>-api` and tagged with the stack. GetApis lags behind
+/// creates and deletes, so the id recorded on the secret is read with GetApi too, and every API
+/// listed is confirmed with GetApi (one just deleted may still be listed).
 pub async fn find(ctx: &Ctx<'_>) -> Result<Vec<ApiState>> {
-    list(ctx, Some(&ctx.names.api())).await
+    let name = ctx.names.api();
+    let mut ids: Vec<String> = list(ctx, Some(&name))
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    if let Some(id) = super::secret::recorded_api_id(ctx).await? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mut found = Vec::new();
+    for id in ids {
+        if let Some(api) = get(ctx, &id).await? {
+            if api.name == name && api.state.tags.get(STACK_TAG) == Some(&ctx.config.name) {
+                found.push(api.state);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// An API read by id, with its name; `None` when it does not exist.
+pub struct NamedApi {
+    pub name: String,
+    pub state: ApiState,
+}
+
+/// GetApi: `None` when there is no API with this id.
+pub async fn get(ctx: &Ctx<'_>, id: &str) -> Result<Option<NamedApi>> {
+    match ctx.aws.apigw.get_api().api_id(id).send().await {
+        Ok(api) => Ok(Some(NamedApi {
+            name: api.name().unwrap_or_default().to_string(),
+            state: ApiState {
+                id: api.api_id().unwrap_or(id).to_string(),
+                endpoint: api.api_endpoint().unwrap_or_default().to_string(),
+                cors: api.cors_configuration().map(cors_of),
+                tags: api.tags().cloned().unwrap_or_default(),
+                created_s: api.created_date().map(|d| d.secs()).unwrap_or(i64::MAX),
+            },
+        })),
+        Err(e) if aws::is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws::describe("GetApi", &e)),
+    }
 }
 
 /// Every API tagged with the stack, named `name` if given.
@@ -197,7 +242,9 @@ impl Resource for HttpApi {
                 id: out.api_id().unwrap_or_default().to_string(),
                 endpoint: out.api_endpoint().unwrap_or_default().to_string(),
             };
-            return settle_race(ctx, created).await;
+            let settled = settle_race(ctx, created).await?;
+            super::secret::record_api_id(ctx, &settled.id).await?;
+            return Ok(settled);
         }
         let Some(cur) = current else {
             anyhow::bail!("planned an update of an API that does not exist");
@@ -232,6 +279,8 @@ impl Resource for HttpApi {
                 .await
                 .map_err(aws::err("TagResource"))?;
         }
+        // Stacks deployed before the id was recorded get it now (a no-op once it is there).
+        super::secret::record_api_id(ctx, &cur.id).await?;
         Ok(ApiInfo {
             id: cur.id,
             endpoint: cur.endpoint,

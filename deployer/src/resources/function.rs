@@ -6,8 +6,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
+use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, Runtime};
 
@@ -22,9 +26,14 @@ const HANDLER: &str = "bootstrap";
 const ARCHITECTURE: Architecture = Architecture::X8664;
 const WAIT_LIMIT: Duration = Duration::from_secs(300);
 
-/// A freshly created role takes a few seconds to become assumable by Lambda.
-const ROLE_NOT_READY: &str = "cannot be assumed by Lambda";
-const CREATE_ATTEMPTS: u32 = 8;
+/// Lambda's InvalidParameterValueException while IAM has not yet propagated a change: a new
+/// role not yet assumable ("The role defined for the function cannot be assumed by Lambda."),
+/// or a repository policy not yet letting Lambda pull the image ("Lambda does not have
+/// permission to access the ECR image."). Other invalid values are errors at once.
+fn permission_not_propagated(message: &str) -> bool {
+    message.contains("cannot be assumed by Lambda")
+        || (message.contains("ECR") && message.contains("permission"))
+}
 
 /// What the function runs, with the `CodeSha256` Lambda reports for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,36 +278,61 @@ impl Resource for Function {
             self.wait_updated(ctx).await?;
         }
         if plan.code {
-            let update = lambda
-                .update_function_code()
-                .function_name(&self.name)
-                .architectures(ARCHITECTURE);
-            let update = match &self.code {
-                Code::Zip { bytes, .. } => update.zip_file(Blob::new(bytes.clone())),
-                Code::Image { uri, .. } => update.image_uri(uri),
-            };
-            update
-                .send()
-                .await
-                .map_err(aws::err("UpdateFunctionCode"))?;
+            aws::eventually(
+                &format!("the last update of {} to finish", self.name),
+                aws::IAM_PROPAGATION,
+                |e: &SdkError<UpdateFunctionCodeError, _>| {
+                    e.as_service_error().is_some_and(|s| {
+                        s.is_resource_conflict_exception()
+                            || (s.is_invalid_parameter_value_exception()
+                                && permission_not_propagated(aws::error_message(e)))
+                    })
+                },
+                || {
+                    let update = lambda
+                        .update_function_code()
+                        .function_name(&self.name)
+                        .architectures(ARCHITECTURE);
+                    let update = match &self.code {
+                        Code::Zip { bytes, .. } => update.zip_file(Blob::new(bytes.clone())),
+                        Code::Image { uri, .. } => update.image_uri(uri),
+                    };
+                    update.send()
+                },
+            )
+            .await
+            .map_err(aws::err("UpdateFunctionCode"))?;
             self.wait_updated(ctx).await?;
         }
         if !plan.configuration.is_empty() {
-            let update = lambda.update_function_configuration();
-            let update = match &self.code {
-                Code::Zip { .. } => update.runtime(RUNTIME).handler(HANDLER),
-                Code::Image { .. } => update,
-            };
-            update
-                .function_name(&self.name)
-                .role(&self.role_arn)
-                .memory_size(self.memory_mb)
-                .timeout(self.timeout_s)
-                .description(&self.description)
-                .environment(self.environment())
-                .send()
-                .await
-                .map_err(aws::err("UpdateFunctionConfiguration"))?;
+            aws::eventually(
+                &format!("IAM to propagate the role of {}", self.name),
+                aws::IAM_PROPAGATION,
+                |e: &SdkError<UpdateFunctionConfigurationError, _>| {
+                    e.as_service_error().is_some_and(|s| {
+                        s.is_resource_conflict_exception()
+                            || (s.is_invalid_parameter_value_exception()
+                                && permission_not_propagated(aws::error_message(e)))
+                    })
+                },
+                || {
+                    let update = lambda.update_function_configuration();
+                    let update = match &self.code {
+                        Code::Zip { .. } => update.runtime(RUNTIME).handler(HANDLER),
+                        Code::Image { .. } => update,
+                    };
+                    update
+                        .function_name(&self.name)
+                        .role(&self.role_arn)
+                        .memory_size(self.memory_mb)
+                        .timeout(self.timeout_s)
+                        .description(&self.description)
+                        .environment(self.environment())
+                        .send()
+                },
+            )
+            .await
+            .map_err(aws::err("UpdateFunctionConfiguration"))?;
             self.wait_updated(ctx).await?;
         }
         if !plan.tags.is_empty() {
@@ -354,46 +388,43 @@ impl Function {
             .build()
     }
 
-    /// CreateFunction, retried with backoff while IAM has not yet propagated a new role.
+    /// CreateFunction, retried with backoff while IAM has not yet propagated a new role or the
+    /// repository policy that lets Lambda pull the image (up to two minutes).
     async fn create(&self, ctx: &Ctx<'_>) -> Result<String> {
-        let mut delay = Duration::from_millis(500);
-        for attempt in 1..=CREATE_ATTEMPTS {
-            let create = ctx.aws.lambda.create_function();
-            let create = match &self.code {
-                Code::Zip { .. } => create.runtime(RUNTIME).handler(HANDLER),
-                Code::Image { .. } => create,
-            };
-            let result = create
-                .function_name(&self.name)
-                .description(&self.description)
-                .package_type(self.code.package_type())
-                .architectures(ARCHITECTURE)
-                .role(&self.role_arn)
-                .memory_size(self.memory_mb)
-                .timeout(self.timeout_s)
-                .environment(self.environment())
-                .code(self.code.function_code())
-                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
-                .send()
-                .await;
-            match result {
-                Ok(out) => return Ok(out.function_arn().unwrap_or_default().to_string()),
-                Err(e)
-                    if attempt < CREATE_ATTEMPTS
-                        && aws::describe("CreateFunction", &e)
-                            .to_string()
-                            .contains(ROLE_NOT_READY) =>
-                {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
-                Err(e) => return Err(aws::describe("CreateFunction", &e)),
-            }
-        }
-        bail!(
-            "the role {} never became assumable by Lambda",
-            self.role_arn
+        let out = aws::eventually(
+            &format!("IAM to propagate the permissions of {}", self.name),
+            aws::IAM_PROPAGATION,
+            |e: &SdkError<CreateFunctionError, _>| {
+                e.as_service_error().is_some_and(|s| {
+                    // A function of this name still being deleted (package type switch).
+                    s.is_resource_conflict_exception()
+                        || (s.is_invalid_parameter_value_exception()
+                            && permission_not_propagated(aws::error_message(e)))
+                })
+            },
+            || {
+                let create = ctx.aws.lambda.create_function();
+                let create = match &self.code {
+                    Code::Zip { .. } => create.runtime(RUNTIME).handler(HANDLER),
+                    Code::Image { .. } => create,
+                };
+                create
+                    .function_name(&self.name)
+                    .description(&self.description)
+                    .package_type(self.code.package_type())
+                    .architectures(ARCHITECTURE)
+                    .role(&self.role_arn)
+                    .memory_size(self.memory_mb)
+                    .timeout(self.timeout_s)
+                    .environment(self.environment())
+                    .code(self.code.function_code())
+                    .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                    .send()
+            },
         )
+        .await
+        .map_err(aws::err("CreateFunction"))?;
+        Ok(out.function_arn().unwrap_or_default().to_string())
     }
 
     async fn wait_updated(&self, ctx: &Ctx<'_>) -> Result<()> {

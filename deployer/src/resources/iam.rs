@@ -138,7 +138,7 @@ fn normalise(v: &Value) -> Value {
     }
 }
 
-async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<RoleState>> {
+pub async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<RoleState>> {
     let iam = &ctx.aws.iam;
     let role = match iam.get_role().role_name(name).send().await {
         Ok(out) => out.role,

@@ -2,11 +2,18 @@
 //! deploy.toml's retention (Lambda would otherwise create it on first invocation, kept forever).
 //! Tags are set at creation only: the tag APIs of CloudWatch Logs differ between AWS and moto.
 
+use std::time::Duration;
+
 use anyhow::Result;
+use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError;
+use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Ctx, Resource};
 use crate::aws;
 use crate::steps::Change;
+
+/// How long a CreateLogGroup waits out a conflicting operation on the same name.
+const ABORTED_LIMIT: Duration = Duration::from_secs(30);
 
 pub struct LogGroup {
     pub name: String,
@@ -89,16 +96,29 @@ impl Resource for LogGroup {
     ) -> Result<()> {
         let logs = &ctx.aws.logs;
         if plan.create {
-            let created = logs
-                .create_log_group()
-                .log_group_name(&self.name)
-                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
-                .send()
-                .await;
+            // OperationAbortedException: another CreateLogGroup or DeleteLogGroup of the same
+            // name is running (Lambda's own, or a previous run's): try again shortly.
+            let created = aws::eventually(
+                &format!("a concurrent operation on {} to finish", self.name),
+                ABORTED_LIMIT,
+                |e: &SdkError<CreateLogGroupError, _>| {
+                    e.as_service_error()
+                        .is_some_and(|s| s.is_operation_aborted_exception())
+                },
+                || {
+                    logs.create_log_group()
+                        .log_group_name(&self.name)
+                        .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                        .send()
+                },
+            )
+            .await;
             match created {
                 Ok(_) => {}
-                // Lambda may have created it between our read and now.
-                Err(e) if aws::error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+                // Lambda may have created it between our read and now, or our read lagged.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
                 Err(e) => return Err(aws::describe("CreateLogGroup", &e)),
             }
         }

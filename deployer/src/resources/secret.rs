@@ -5,7 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
+use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
+use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretError;
 use aws_sdk_secretsmanager::types::Tag;
+use aws_smithy_runtime_api::client::result::SdkError;
+use mcpctl_stack::names::API_ID_TAG;
 
 use super::{missing_tags, Ctx, Resource};
 use crate::aws;
@@ -95,32 +99,31 @@ impl Resource for Secret {
         current: Self::Current,
         plan: SecretPlan,
     ) -> Result<String> {
-        let secrets = &ctx.aws.secrets;
-        let name = ctx.names.secret();
-        if plan.create {
-            let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
-            let out = secrets
-                .create_secret()
-                .name(&name)
-                .description(format!("API key of the mcpctl stack {}", ctx.config.name))
-                .secret_string(key)
-                .set_tags(Some(tags(&ctx.tags)))
-                .send()
-                .await
-                .map_err(aws::err("CreateSecret"))?;
-            return Ok(out.arn().unwrap_or_default().to_string());
-        }
         let arn = current.map(|c| c.arn).unwrap_or_default();
+        if plan.create {
+            return create(ctx).await;
+        }
         if plan.restore {
-            secrets
-                .restore_secret()
-                .secret_id(&arn)
-                .send()
-                .await
-                .map_err(aws::err("RestoreSecret"))?;
+            let restored = aws::eventually(
+                "Secrets Manager to finish deleting the old secret",
+                aws::SECRET_NAME_RELEASE,
+                |e: &SdkError<RestoreSecretError, _>| {
+                    e.as_service_error()
+                        .is_some_and(|s| s.is_invalid_request_exception())
+                },
+                || ctx.aws.secrets.restore_secret().secret_id(&arn).send(),
+            )
+            .await;
+            match restored {
+                Ok(_) => {}
+                // It was being deleted for good (destroy --force) and now is gone.
+                Err(e) if aws::is_not_found(&e) => return create(ctx).await,
+                Err(e) => return Err(aws::describe("RestoreSecret", &e)),
+            }
         }
         if !plan.tags.is_empty() {
-            secrets
+            ctx.aws
+                .secrets
                 .tag_resource()
                 .secret_id(&arn)
                 .set_tags(Some(tags(&plan.tags)))
@@ -130,6 +133,73 @@ impl Resource for Secret {
         }
         Ok(arn)
     }
+}
+
+/// CreateSecret with a new random key. A secret deleted with `destroy --force` keeps its name
+/// "scheduled for deletion" for a while after DeleteSecret returns: retried until it is free.
+async fn create(ctx: &Ctx<'_>) -> Result<String> {
+    let name = ctx.names.secret();
+    let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
+    let created = aws::eventually(
+        &format!("Secrets Manager to free the name {name} of the deleted secret"),
+        aws::SECRET_NAME_RELEASE,
+        |e: &SdkError<CreateSecretError, _>| {
+            e.as_service_error()
+                .is_some_and(|s| s.is_invalid_request_exception())
+                && aws::error_message(e).contains("scheduled for deletion")
+        },
+        || {
+            ctx.aws
+                .secrets
+                .create_secret()
+                .name(&name)
+                .description(format!("API key of the mcpctl stack {}", ctx.config.name))
+                .secret_string(key.as_str())
+                .set_tags(Some(tags(&ctx.tags)))
+                .send()
+        },
+    )
+    .await;
+    match created {
+        Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
+        // Created meanwhile (our read lagged behind): use it, never overwrite its key.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_exists_exception()) =>
+        {
+            match describe(ctx).await? {
+                Some(state) => Ok(state.arn),
+                None => Err(aws::describe("CreateSecret", &e)),
+            }
+        }
+        Err(e) => Err(aws::describe("CreateSecret", &e)),
+    }
+}
+
+/// The HTTP API id recorded on the secret, if any.
+pub async fn recorded_api_id(ctx: &Ctx<'_>) -> Result<Option<String>> {
+    Ok(describe(ctx)
+        .await?
+        .and_then(|s| s.tags.get(API_ID_TAG).cloned()))
+}
+
+/// Records the HTTP API's id on the secret (see [`API_ID_TAG`]). Nothing to do without a secret.
+pub async fn record_api_id(ctx: &Ctx<'_>, api_id: &str) -> Result<()> {
+    let Some(state) = describe(ctx).await? else {
+        return Ok(());
+    };
+    if state.tags.get(API_ID_TAG).map(String::as_str) == Some(api_id) {
+        return Ok(());
+    }
+    ctx.aws
+        .secrets
+        .tag_resource()
+        .secret_id(&state.arn)
+        .tags(Tag::builder().key(API_ID_TAG).value(api_id).build())
+        .send()
+        .await
+        .map_err(aws::err("TagResource"))?;
+    Ok(())
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {

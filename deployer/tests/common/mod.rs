@@ -24,7 +24,16 @@ pub const AUTHORIZER_STAND_IN: &str = "/bin/false";
 
 impl Project {
     pub fn new(deploy_toml: &str) -> Self {
-        let moto = MotoServer::start();
+        Self::on(MotoServer::start(), deploy_toml)
+    }
+
+    /// A project whose mcpctl talks to moto through the AWS realism layer; `sdk()` still reads
+    /// moto directly.
+    pub fn realistic(deploy_toml: &str, seed: u64, scale: f64) -> Self {
+        Self::on(MotoServer::realistic(seed, scale), deploy_toml)
+    }
+
+    fn on(moto: MotoServer, deploy_toml: &str) -> Self {
         let dir =
             std::env::temp_dir().join(format!("mcpctl-test-{}-{}", std::process::id(), moto.port));
         let _ = std::fs::remove_dir_all(&dir);
@@ -87,7 +96,7 @@ impl Project {
     pub async fn sdk(&self) -> aws_config::SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
-            .endpoint_url(self.moto.endpoint())
+            .endpoint_url(self.moto.raw_endpoint())
             .credentials_provider(aws_credential_types::Credentials::new(
                 "testing", "testing", None, None, "test",
             ))
@@ -194,6 +203,111 @@ pub fn changed_steps(summary: &serde_json::Value) -> Vec<(String, serde_json::Va
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Deploy cut after each of its steps (MCPCTL_FAIL_AFTER_STEP), then rerun: every rerun ends
+/// where a clean deploy ends, and a third run changes nothing.
+pub async fn deploy_cut_after_every_step(p: &Project) {
+    let reference = p.deploy_json();
+    let steps = reference["resources"].as_array().unwrap().len();
+    assert_eq!(steps, 16, "{reference}");
+    let expected = snapshot(p).await;
+    for k in 1..=steps {
+        p.moto.reset();
+        let k_str = k.to_string();
+        let prebuilt = p.prebuilt();
+        let cut = p.mcpctl_env(
+            &["deploy", "--prebuilt", prebuilt.to_str().unwrap()],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(
+            !cut.status.success(),
+            "step {k}: the injected failure did not stop deploy"
+        );
+        assert!(
+            stderr(&cut).contains(&format!("stopped after step {k}")),
+            "{}",
+            stderr(&cut)
+        );
+        let rerun = p.deploy_json();
+        assert_eq!(
+            snapshot(p).await,
+            expected,
+            "after a cut at step {k} and a rerun"
+        );
+        let third = p.deploy_json();
+        assert_eq!(
+            third["mutating_calls"], 0,
+            "step {k}: the rerun did not converge: {third}"
+        );
+        // Cut after the last step, everything was already done.
+        let rerun_calls = rerun["mutating_calls"].as_u64().unwrap();
+        assert_eq!(rerun_calls == 0, k == steps, "step {k}: {rerun}");
+    }
+}
+
+/// Destroy cut after each of its steps, then rerun: every rerun leaves exactly what a clean
+/// destroy leaves (the secret scheduled for deletion), and a third run changes nothing. The
+/// stack must be named `conv`.
+pub async fn destroy_cut_after_every_step(p: &Project) {
+    p.deploy_json();
+    let clean = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&clean);
+    let clean: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    let steps = clean["resources"].as_array().unwrap().len();
+    assert!(steps >= 8, "{clean}");
+    let expected = snapshot(p).await;
+    assert!(secret_is_scheduled_for_deletion(p).await);
+
+    let mut converged = 0;
+    for k in 1..=steps {
+        p.moto.reset();
+        p.deploy_json();
+        let k_str = k.to_string();
+        let cut = p.mcpctl_env(
+            &["destroy", "--yes"],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(
+            !cut.status.success(),
+            "step {k}: the injected failure did not stop destroy"
+        );
+        assert!(
+            stderr(&cut).contains(&format!("stopped after step {k}")),
+            "{}",
+            stderr(&cut)
+        );
+        let rerun = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+        assert_success(&rerun);
+        let rerun: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        assert_eq!(rerun["left_behind"], serde_json::json!([]), "step {k}");
+        assert_eq!(
+            snapshot(p).await,
+            expected,
+            "after a cut at step {k} and a rerun"
+        );
+        assert!(
+            secret_is_scheduled_for_deletion(p).await,
+            "step {k}: the secret is not scheduled for deletion"
+        );
+        let third = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+        assert_success(&third);
+        let third: Value = serde_json::from_slice(&third.stdout).unwrap();
+        assert_eq!(third["mutating_calls"], 0, "step {k}: {third}");
+        converged += 1;
+    }
+    eprintln!("destroy interrupted after each step and rerun: {converged}/{steps} converged");
+}
+
+pub async fn secret_is_scheduled_for_deletion(p: &Project) -> bool {
+    let sdk = p.sdk().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .describe_secret()
+        .secret_id("conv/api-key")
+        .send()
+        .await
+        .map(|s| s.deleted_date().is_some())
+        .unwrap_or(false)
 }
 
 /// Everything moto holds for the stack, with generated ids replaced, so two deploys compare.

@@ -1,0 +1,388 @@
+//! The stack, declared once: every AWS resource of a deployment in dependency order, with its
+//! label, how destroy removes it, how it is looked up by exact name or id afterwards, and the
+//! IAM actions mcpctl needs for it. `deploy` applies [`STACK`] in order, `plan` previews it in
+//! the same order, `destroy` walks it backwards and checks with [`Part::left`] that nothing is
+//! left, and `policy` collects [`Part::actions`]. Adding a resource: its module under
+//! `resources/`, one [`Part`] here, and the arms the compiler then asks for.
+
+use anyhow::Result;
+use mcpctl_stack::config::Package;
+use mcpctl_stack::names::STACK_TAG;
+
+use crate::aws;
+use crate::resources::{api, function, iam, logs, repository, secret, Ctx};
+use crate::steps::Change;
+
+/// One resource of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Secret,
+    ServerRole,
+    AuthorizerRole,
+    ServerLogGroup,
+    AuthorizerLogGroup,
+    Repository,
+    Image,
+    ServerFunction,
+    AuthorizerFunction,
+    HttpApi,
+    Integration,
+    Authorizer,
+    Routes,
+    Stage,
+    ServerPermission,
+    AuthorizerPermission,
+}
+
+/// Every part in the order deploy creates them (each needs only parts before it).
+pub const STACK: [Part; 16] = [
+    Part::Secret,
+    Part::ServerRole,
+    Part::AuthorizerRole,
+    Part::ServerLogGroup,
+    Part::AuthorizerLogGroup,
+    Part::Repository,
+    Part::Image,
+    Part::ServerFunction,
+    Part::AuthorizerFunction,
+    Part::HttpApi,
+    Part::Integration,
+    Part::Authorizer,
+    Part::Routes,
+    Part::Stage,
+    Part::ServerPermission,
+    Part::AuthorizerPermission,
+];
+
+/// Which IAM policy statement of `mcpctl policy` a part's actions go to (each statement has its
+/// own resource ARNs, see `commands/policy.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Secret,
+    Roles,
+    Functions,
+    LogGroups,
+    HttpApi,
+    Repository,
+}
+
+impl Part {
+    /// The step label every command shows for it.
+    pub fn label(self, ctx: &Ctx<'_>) -> String {
+        let names = &ctx.names;
+        match self {
+            Part::Secret => format!("secret {}", names.secret()),
+            Part::ServerRole => format!("role {}", names.server_role()),
+            Part::AuthorizerRole => format!("role {}", names.authorizer_role()),
+            Part::ServerLogGroup => {
+                format!("log group {}", names.log_group(&names.server_function()))
+            }
+            Part::AuthorizerLogGroup => {
+                format!(
+                    "log group {}",
+                    names.log_group(&names.authorizer_function())
+                )
+            }
+            Part::Repository => format!("repository {}", names.ecr_repository()),
+            Part::Image => format!("image {}", names.ecr_repository()),
+            Part::ServerFunction => format!("function {}", names.server_function()),
+            Part::AuthorizerFunction => format!("function {}", names.authorizer_function()),
+            Part::HttpApi => format!("http api {}", names.api()),
+            Part::Integration => "integration (AWS_PROXY, payload 2.0)".to_string(),
+            Part::Authorizer => format!("authorizer {}", names.authorizer()),
+            Part::Routes => "routes".to_string(),
+            Part::Stage => format!("stage {}", ctx.config.api.stage),
+            Part::ServerPermission => format!("permission {}", names.server_function()),
+            Part::AuthorizerPermission => {
+                format!("permission {}", names.authorizer_function())
+            }
+        }
+    }
+
+    /// Whether deploy (and plan) make this part for `package`.
+    pub fn deployed_with(self, package: Package) -> bool {
+        match self {
+            Part::Repository | Part::Image => package == Package::Image,
+            _ => true,
+        }
+    }
+
+    /// The part whose deletion takes this one with it: AWS deletes an API's integration,
+    /// authorizer, routes and stage with the API, a function's permissions with the function,
+    /// a repository's images with the repository.
+    pub fn removed_with(self) -> Option<Part> {
+        match self {
+            Part::Integration | Part::Authorizer | Part::Routes | Part::Stage => {
+                Some(Part::HttpApi)
+            }
+            Part::ServerPermission => Some(Part::ServerFunction),
+            Part::AuthorizerPermission => Some(Part::AuthorizerFunction),
+            Part::Image => Some(Part::Repository),
+            _ => None,
+        }
+    }
+
+    /// Deletes the part, tolerating that it is already gone (destroy). Only parts that
+    /// [`Part::removed_with`] nothing are removed on their own.
+    pub async fn remove(self, ctx: &Ctx<'_>, force: bool) -> Result<Change> {
+        let names = &ctx.names;
+        match self {
+            Part::Secret => secret::remove(ctx, force).await,
+            Part::ServerRole => iam::remove(ctx, &names.server_role()).await,
+            Part::AuthorizerRole => iam::remove(ctx, &names.authorizer_role()).await,
+            Part::ServerLogGroup => {
+                logs::remove(ctx, &names.log_group(&names.server_function())).await
+            }
+            Part::AuthorizerLogGroup => {
+                logs::remove(ctx, &names.log_group(&names.authorizer_function())).await
+            }
+            Part::Repository => repository::remove(ctx).await,
+            Part::ServerFunction => function::remove(ctx, &names.server_function()).await,
+            Part::AuthorizerFunction => function::remove(ctx, &names.authorizer_function()).await,
+            Part::HttpApi => api::remove(ctx).await,
+            Part::Image
+            | Part::Integration
+            | Part::Authorizer
+            | Part::Routes
+            | Part::Stage
+            | Part::ServerPermission
+            | Part::AuthorizerPermission => Ok(Change::Absent),
+        }
+    }
+
+    /// What is left of this part, looked up by its exact name or id (never by a listing, which
+    /// lags behind deletes): labels such as `function s-server`; empty when it is gone.
+    /// `api_ids` are the HTTP APIs the stack had when destroy started.
+    pub async fn left(self, ctx: &Ctx<'_>, api_ids: &[String]) -> Result<Vec<String>> {
+        let names = &ctx.names;
+        let stack = ctx.config.name.as_str();
+        let ours = |tags: &std::collections::HashMap<String, String>| {
+            tags.get(STACK_TAG).map(String::as_str) == Some(stack)
+        };
+        let label = |what: &str, name: &str| vec![format!("{what} {name}")];
+        Ok(match self {
+            Part::Secret => match secret::describe(ctx).await? {
+                // Scheduled for deletion counts as gone.
+                Some(s) if !s.scheduled_for_deletion && ours(&s.tags) => {
+                    label("secret", &names.secret())
+                }
+                _ => vec![],
+            },
+            Part::ServerRole | Part::AuthorizerRole => {
+                let name = if self == Part::ServerRole {
+                    names.server_role()
+                } else {
+                    names.authorizer_role()
+                };
+                match iam::read_role(ctx, &name).await? {
+                    Some(r) if ours(&r.tags) => label("role", &name),
+                    _ => vec![],
+                }
+            }
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => {
+                let function = if self == Part::ServerLogGroup {
+                    names.server_function()
+                } else {
+                    names.authorizer_function()
+                };
+                let group = names.log_group(&function);
+                if logs::exists(ctx, &group).await? {
+                    label("log group", &group)
+                } else {
+                    vec![]
+                }
+            }
+            Part::Repository => match repository::read_repository(ctx, &names.ecr_repository())
+                .await?
+            {
+                Some(r) if ours(&r.tags) => label("repository", &names.ecr_repository()),
+                _ => vec![],
+            },
+            Part::ServerFunction | Part::AuthorizerFunction => {
+                let name = if self == Part::ServerFunction {
+                    names.server_function()
+                } else {
+                    names.authorizer_function()
+                };
+                match function::read_function(ctx, &name).await? {
+                    Some(f) if ours(&f.tags) => label("function", &name),
+                    _ => vec![],
+                }
+            }
+            Part::HttpApi => {
+                let mut ids: Vec<String> = api::find(ctx).await?.into_iter().map(|a| a.id).collect();
+                for id in api_ids {
+                    if !ids.contains(id) && api::get(ctx, id).await?.is_some() {
+                        ids.push(id.clone());
+                    }
+                }
+                ids.iter().map(|id| format!("http api {id}")).collect()
+            }
+            Part::Image
+            | Part::Integration
+            | Part::Authorizer
+            | Part::Routes
+            | Part::Stage
+            | Part::ServerPermission
+            | Part::AuthorizerPermission => vec![],
+        })
+    }
+
+    /// The statement of `mcpctl policy` this part's actions belong to.
+    pub fn scope(self) -> Scope {
+        match self {
+            Part::Secret => Scope::Secret,
+            Part::ServerRole | Part::AuthorizerRole => Scope::Roles,
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => Scope::LogGroups,
+            Part::Repository | Part::Image => Scope::Repository,
+            Part::ServerFunction
+            | Part::AuthorizerFunction
+            | Part::ServerPermission
+            | Part::AuthorizerPermission => Scope::Functions,
+            Part::HttpApi | Part::Integration | Part::Authorizer | Part::Routes | Part::Stage => {
+                Scope::HttpApi
+            }
+        }
+    }
+
+    /// Every IAM action deploy, plan, status, destroy, rotate-key and invoke call on this part.
+    /// (`iam:AttachRolePolicy` and `iam:PassRole` are granted apart, with conditions.)
+    pub fn actions(self) -> &'static [&'static str] {
+        match self {
+            Part::Secret => &[
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:ListSecretVersionIds",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:TagResource",
+            ],
+            Part::ServerRole | Part::AuthorizerRole => &[
+                "iam:CreateRole",
+                "iam:GetRole",
+                "iam:DeleteRole",
+                "iam:TagRole",
+                "iam:ListRoleTags",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+            ],
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:FilterLogEvents",
+                "logs:ListTagsForResource",
+                "logs:TagResource",
+            ],
+            Part::Repository => &[
+                "ecr:CreateRepository",
+                "ecr:DescribeRepositories",
+                "ecr:DeleteRepository",
+                "ecr:GetLifecyclePolicy",
+                "ecr:PutLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:SetRepositoryPolicy",
+                "ecr:PutImageTagMutability",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:ListTagsForResource",
+                "ecr:TagResource",
+            ],
+            Part::Image => &[
+                "ecr:DescribeImages",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+                // CreateFunction from an image checks that the caller may pull it.
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            Part::ServerFunction | Part::AuthorizerFunction => &[
+                "lambda:CreateFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:DeleteFunction",
+                "lambda:TagResource",
+                "lambda:ListTags",
+            ],
+            Part::ServerPermission | Part::AuthorizerPermission => &[
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:GetPolicy",
+            ],
+            // API Gateway authorizes by HTTP method on the resource path.
+            Part::HttpApi | Part::Integration | Part::Authorizer | Part::Routes | Part::Stage => &[
+                "apigateway:GET",
+                "apigateway:POST",
+                "apigateway:PATCH",
+                "apigateway:PUT",
+                "apigateway:DELETE",
+            ],
+        }
+    }
+}
+
+/// Everything of the stack still there, by exact lookups. Deleted resources stay visible for a
+/// while (IAM, Lambda and API Gateway reads are eventually consistent), so what is still found
+/// is looked up again with backoff for up to [`aws::DELETION_VISIBLE`] before it is reported.
+pub async fn leftovers(ctx: &Ctx<'_>, api_ids: &[String]) -> Result<Vec<String>> {
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(500);
+    let mut said = false;
+    loop {
+        let mut left = Vec::new();
+        for part in STACK.iter().filter(|p| p.removed_with().is_none()) {
+            left.extend(part.left(ctx, api_ids).await?);
+        }
+        if left.is_empty() || start.elapsed() + delay > aws::DELETION_VISIBLE {
+            return Ok(left);
+        }
+        if !said {
+            aws::note(&format!(
+                "waiting for AWS to stop showing deleted resources: {}",
+                left.join(", ")
+            ));
+            said = true;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(8));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_comes_after_what_it_goes_with() {
+        for (i, part) in STACK.iter().enumerate() {
+            if let Some(parent) = part.removed_with() {
+                let at = STACK.iter().position(|p| *p == parent).unwrap();
+                assert!(at < i, "{part:?} is declared before {parent:?}");
+                assert!(parent.removed_with().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn labels_are_unique() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let mut labels: Vec<String> = STACK.iter().map(|p| p.label(&ctx)).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), STACK.len());
+    }
+}
