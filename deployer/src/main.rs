@@ -5,10 +5,16 @@ mod aws;
 mod build;
 mod commands;
 mod elf;
+mod endpoint;
+mod human;
 mod image;
+#[cfg(test)]
+mod layers;
+mod local;
 mod lock;
 mod package;
 mod resources;
+mod signals;
 mod steps;
 
 use std::path::PathBuf;

@@ -23,11 +23,11 @@ async fn deployed_snippets_carry_the_endpoint_and_current_key() {
     let out = p.mcpctl(&["config", "cursor"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(
-        err.contains("not deployed") && err.contains("mcpctl deploy"),
-        "{err}"
+    assert_eq!(
+        err,
+        "error: stack cfgdemo is not deployed in us-east-1: run `mcpctl deploy` first\n"
     );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(stdout(&out), "");
 
     let summary = p.deploy_json();
     let endpoint = summary["endpoint"].as_str().unwrap().to_string();
@@ -91,6 +91,37 @@ async fn deployed_snippets_carry_the_endpoint_and_current_key() {
     let wrapped: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(wrapped["url"], endpoint.as_str());
     assert_eq!(wrapped["config"], cursor);
+}
+
+/// A destroyed stack, and one whose key secret is gone: one line, no AWS error.
+#[tokio::test(flavor = "multi_thread")]
+async fn config_of_a_destroyed_stack_says_it_is_not_deployed() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    aws_sdk_secretsmanager::Client::new(&p.sdk().await)
+        .delete_secret()
+        .secret_id("cfgdemo/api-key")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let out = p.mcpctl(&["config", "vscode"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "error: stack cfgdemo is not deployed in us-east-1 (it has no API key secret): run `mcpctl deploy` first\n"
+    );
+
+    assert_success(&p.mcpctl(&["destroy", "--yes"]));
+    for client in ["cursor", "claude"] {
+        let out = p.mcpctl(&["config", client]);
+        assert!(!out.status.success());
+        assert_eq!(
+            stderr(&out),
+            "error: stack cfgdemo is not deployed in us-east-1: run `mcpctl deploy` first\n"
+        );
+        assert_eq!(stdout(&out), "");
+    }
 }
 
 #[test]

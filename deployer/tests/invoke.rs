@@ -170,3 +170,42 @@ fn invoke_finds_the_deployed_endpoint_and_key_by_name() {
         stderr(&out)
     );
 }
+
+/// Not deployed (never, half, or destroyed): one line saying so and what to do, never an AWS
+/// error.
+#[tokio::test(flavor = "multi_thread")]
+async fn invoke_on_a_stack_that_is_not_deployed_says_so_in_one_line() {
+    let p = Project::new("name = \"gone\"\nregion = \"us-east-1\"\n");
+    let not_deployed =
+        "error: stack gone is not deployed in us-east-1: run `mcpctl deploy` first\n";
+    for args in [
+        &["invoke", "tools/list"][..],
+        &["invoke", "--api-key", "0123456789abcdef", "initialize"],
+    ] {
+        let out = p.mcpctl(args);
+        assert!(!out.status.success());
+        assert_eq!(stderr(&out), not_deployed, "{args:?}");
+        assert_eq!(stdout(&out), "");
+    }
+
+    // The API is there but its key secret was deleted behind mcpctl's back.
+    p.deploy_json();
+    aws_sdk_secretsmanager::Client::new(&p.sdk().await)
+        .delete_secret()
+        .secret_id("gone/api-key")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let out = p.mcpctl(&["invoke", "tools/list"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "error: stack gone is not deployed in us-east-1 (its API key secret is scheduled for deletion): run `mcpctl deploy` first\n"
+    );
+
+    assert_success(&p.mcpctl(&["destroy", "--yes"]));
+    let out = p.mcpctl(&["invoke", "tools/list"]);
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out), not_deployed);
+}

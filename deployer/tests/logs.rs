@@ -190,3 +190,99 @@ async fn follow_prints_new_events_once_and_stops_on_ctrl_c() {
     };
     assert!(exit.success(), "exit {exit}");
 }
+
+/// CloudWatch Logs is eventually consistent: an event can show up after newer ones, with an
+/// older timestamp than the newest one printed (another log stream, a late ingestion). --follow
+/// still prints it, once; and a poll that spans several pages prints each event once.
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_prints_late_events_with_older_timestamps_exactly_once() {
+    let p = Project::new(CONFIG);
+    p.deploy_json();
+    let logs = Logs::new(&p.sdk().await);
+    let group = "/aws/lambda/logdemo-server";
+    let start = now_ms();
+    put(
+        &logs,
+        group,
+        "2026/11/29/[$LATEST]a",
+        &[(start - 1_000, "first")],
+    )
+    .await;
+
+    // Two events a page, so most polls take several FilterLogEvents calls.
+    let mut child = p
+        .command(&["logs", "--follow", "--interval", "1", "--page-size", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |what: &str| {
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no line for {what} within 20 s"))
+    };
+    assert!(next_line("the existing event").ends_with(" first"));
+
+    let newest = now_ms();
+    put(&logs, group, "2026/11/29/[$LATEST]a", &[(newest, "newest")]).await;
+    assert!(next_line("the newest event").ends_with(" newest"));
+    // Let a poll or two pass with `newest` as the newest event printed.
+    std::thread::sleep(Duration::from_millis(2_500));
+
+    // Late: older than `newest` (within the overlap), from another stream, and several at once.
+    put(
+        &logs,
+        group,
+        "2026/11/29/[$LATEST]b",
+        &[
+            (newest - 3_000, "late 1"),
+            (newest - 2_000, "late 2"),
+            (newest - 1_000, "late 3"),
+        ],
+    )
+    .await;
+    put(
+        &logs,
+        group,
+        "2026/11/29/[$LATEST]a",
+        &[(newest, "same ms")],
+    )
+    .await;
+    let mut got: Vec<String> = (0..4)
+        .map(|_| next_line("the late events"))
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["late 1", "late 2", "late 3", "same ms"]);
+
+    // Polls keep seeing all of them (and the older ones) within the overlap: none comes twice.
+    if let Ok(extra) = rx.recv_timeout(Duration::from_millis(3_500)) {
+        panic!("printed again: {extra}");
+    }
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("logs --follow did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "exit {exit}");
+}

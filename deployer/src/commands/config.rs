@@ -4,12 +4,11 @@
 
 use anyhow::Result;
 use mcpctl_devstack::client_config::{Client, Target};
-use mcpctl_devstack::state::{LocalState, StateError};
 use serde_json::json;
 
 use crate::aws::Aws;
 use crate::resources::Ctx;
-use crate::{Cli, Output};
+use crate::{endpoint, local, Cli, Output};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ClientName {
@@ -46,19 +45,24 @@ pub struct Args {
 }
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
-    let config = if args.local {
-        super::dev::load_config(cli)?
+    // `--local` needs no deploy.toml, like `mcpctl dev`.
+    let defaults = if args.local {
+        local::defaults_without_config(cli)
     } else {
-        super::load_config(cli)?
+        None
+    };
+    let config = match defaults {
+        Some(defaults) => defaults,
+        None => super::load_config(cli)?,
     };
     let (url, key) = if args.local {
         local_target(cli)?
     } else {
         let aws = Aws::connect(&config).await?;
         let ctx = Ctx::new(&aws, &config);
-        let url = super::invoke::deployed_url(&ctx).await?;
-        let key = super::invoke::current_key(&ctx).await?;
-        (url, key)
+        let api = endpoint::api_endpoint(&ctx).await?;
+        let key = endpoint::current_key(&ctx).await?;
+        (super::endpoint_url(&api, &config.api.stage), key)
     };
     let client = Client::from(args.client);
     let target = Target {
@@ -89,14 +93,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
 /// The running dev stack's endpoint (or where `mcpctl dev` listens by default) and the local key,
 /// created now if `mcpctl dev` never ran, so the snippet keeps working once it does.
 fn local_target(cli: &Cli) -> Result<(String, String)> {
-    let state = LocalState::beside(&cli.config);
-    let url = match state.endpoint() {
-        Ok(url) => url,
-        Err(StateError::NotRunning) => {
-            format!("http://127.0.0.1:{}/mcp", super::dev::DEFAULT_PORT)
-        }
-        Err(e) => return Err(anyhow::anyhow!("{e}")),
-    };
+    let state = local::state(cli, None);
+    let url = local::endpoint_or_default(&state)?;
     let keys = state.keys_or_create().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((url, keys.current))
 }

@@ -12,10 +12,9 @@ use mcpctl_devstack::{DevOptions, DevStack, LocalState, Log, DEFAULT_MAX_INSTANC
 use mcpctl_stack::Config;
 use serde_json::json;
 
-use crate::{Cli, Output};
+use crate::local::{self, DEFAULT_PORT};
+use crate::{signals, Cli, Output};
 
-/// `mcpctl dev` listens on 127.0.0.1 at this port unless told otherwise.
-pub const DEFAULT_PORT: u16 = 8080;
 const SERVER_BIN: &str = "mcpctl-server";
 const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
 
@@ -54,10 +53,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     }
     // Binaries first: a failed build must not leave a key file behind.
     let (server_bin, authorizer_bin) = binaries(cli, args).await?;
-    let state = match &args.state_dir {
-        Some(dir) => LocalState::new(dir),
-        None => LocalState::beside(&cli.config),
-    };
+    let state = local::state(cli, args.state_dir.as_deref());
     let keys = match &args.api_key {
         Some(key) => state.set_key(key),
         None => state.keys_or_create(),
@@ -95,7 +91,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         Output::Text => print_banner(&config, &target, &state, bind),
     }
 
-    wait_for_stop_signal().await;
+    signals::wait_for_stop().await;
     eprintln!("[dev] stopping: killing function instances");
     let stats = stack.stats();
     stack.shutdown().await;
@@ -118,18 +114,13 @@ impl Drop for EndpointGuard<'_> {
     }
 }
 
-/// deploy.toml with `--stage`; a missing file means the defaults, so `mcpctl dev` works in a
-/// fresh checkout.
-/// deploy.toml, or the defaults when there is none (the local stack needs no AWS settings).
-pub(super) fn load_config(cli: &Cli) -> Result<Config> {
-    if !cli.config.exists() && cli.stage.is_none() {
-        eprintln!(
-            "[dev] {} not found: using the default configuration",
-            cli.config.display()
-        );
-        return Ok(Config::default());
+/// deploy.toml with `--stage`, or the defaults when there is none (the local stack needs no
+/// AWS settings), so `mcpctl dev` works in a fresh checkout.
+fn load_config(cli: &Cli) -> Result<Config> {
+    match local::defaults_without_config(cli) {
+        Some(defaults) => Ok(defaults),
+        None => super::load_config(cli),
     }
-    super::load_config(cli)
 }
 
 fn check_key(key: &str) -> Result<()> {
@@ -291,27 +282,4 @@ fn print_json_banner(target: &Target<'_>, state: &LocalState) -> Result<()> {
         })
     );
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (also what ends `mcpctl logs --follow`).
-pub(super) async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -13,8 +13,8 @@ use rmcp::ServiceExt;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::resources::{api, secret, Ctx};
-use crate::{Cli, Output};
+use crate::resources::Ctx;
+use crate::{endpoint, local, Cli, Output};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -146,7 +146,7 @@ async fn target(cli: &Cli, args: &Args) -> Result<(String, Option<String>)> {
         return Ok((url.clone(), args.api_key.clone()));
     }
     if args.local {
-        let state = mcpctl_devstack::state::LocalState::beside(&cli.config);
+        let state = local::state(cli, None);
         let url = state.endpoint()?;
         let key = match &args.api_key {
             Some(k) => k.clone(),
@@ -157,34 +157,12 @@ async fn target(cli: &Cli, args: &Args) -> Result<(String, Option<String>)> {
     let config = super::load_config(cli)?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
-    let url = deployed_url(&ctx).await?;
+    let api = endpoint::api_endpoint(&ctx).await?;
     let key = match &args.api_key {
         Some(k) => k.clone(),
-        None => current_key(&ctx).await?,
+        None => endpoint::current_key(&ctx).await?,
     };
-    Ok((url, Some(key)))
-}
-
-/// The MCP endpoint of the deployed stack, from its API found by name and tag.
-pub async fn deployed_url(ctx: &Ctx<'_>) -> Result<String> {
-    let config = ctx.config;
-    let found = api::find(ctx).await?.into_iter().next().with_context(|| {
-        format!(
-            "stack {} is not deployed in {}: run `mcpctl deploy`",
-            config.name, config.region
-        )
-    })?;
-    Ok(super::endpoint_url(&found.endpoint, &config.api.stage))
-}
-
-/// The deployed stack's AWSCURRENT key.
-pub async fn current_key(ctx: &Ctx<'_>) -> Result<String> {
-    secret::key(ctx, "AWSCURRENT").await?.with_context(|| {
-        format!(
-            "stack {} has no API key secret: run `mcpctl deploy`",
-            ctx.config.name
-        )
-    })
+    Ok((super::endpoint_url(&api, &config.api.stage), Some(key)))
 }
 
 /// Human-readable rendering: server identity, a tool table, or the tool's text content.

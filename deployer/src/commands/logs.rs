@@ -1,8 +1,13 @@
 //! `mcpctl logs [server|authorizer]`: the function's CloudWatch log events (FilterLogEvents on
 //! `/aws/lambda/<function>`) since a moment, and with `--follow` new ones as they arrive, polling
 //! at a bounded interval until Ctrl-C.
+//!
+//! CloudWatch Logs is eventually consistent: an event can become visible after newer ones (from
+//! another log stream, or ingested late), with an older timestamp than the newest one printed.
+//! So each poll starts [`OVERLAP`] before the newest event seen and skips the event ids already
+//! printed; ids older than the overlap are forgotten, so memory stays bounded.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
@@ -10,7 +15,11 @@ use serde_json::json;
 
 use crate::aws::{self, Aws};
 use crate::resources::Ctx;
-use crate::{Cli, Output};
+use crate::{human, signals, Cli, Output};
+
+/// How far before the newest event seen each `--follow` poll starts again. Events that become
+/// visible later than this after a newer one are not printed.
+pub const OVERLAP: Duration = Duration::from_secs(10);
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Which {
@@ -36,6 +45,9 @@ pub struct Args {
     /// Seconds between polls with --follow.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub interval: u64,
+    /// Events per FilterLogEvents page (AWS's default and maximum is 10000); for tests.
+    #[arg(long, hide = true, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub page_size: Option<i32>,
 }
 
 /// `10m` → 600 s. A bare number is seconds.
@@ -58,6 +70,7 @@ pub fn parse_since(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is too long"))
 }
 
+#[derive(Debug, Clone, PartialEq)]
 struct Event {
     id: String,
     timestamp_ms: i64,
@@ -65,12 +78,69 @@ struct Event {
     message: String,
 }
 
-/// Every event of `group` from `start_ms` on, following the pagination.
+impl Event {
+    /// What tells two events apart: the event id (AWS always sends one), else everything else.
+    fn key(&self) -> String {
+        if self.id.is_empty() {
+            format!("{}\n{}\n{}", self.stream, self.timestamp_ms, self.message)
+        } else {
+            self.id.clone()
+        }
+    }
+}
+
+/// What has been printed: the newest timestamp and the keys of the events at most [`OVERLAP`]
+/// older than it, the only ones a later poll can return again.
+struct Seen {
+    /// `now - --since`: no poll starts earlier.
+    floor_ms: i64,
+    overlap_ms: i64,
+    newest_ms: Option<i64>,
+    /// Event key → timestamp.
+    keys: HashMap<String, i64>,
+}
+
+impl Seen {
+    fn new(floor_ms: i64, overlap: Duration) -> Self {
+        Self {
+            floor_ms,
+            overlap_ms: i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX),
+            newest_ms: None,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Where the next poll starts: the overlap before the newest event seen.
+    fn start_ms(&self) -> i64 {
+        match self.newest_ms {
+            Some(newest) => newest.saturating_sub(self.overlap_ms).max(self.floor_ms),
+            None => self.floor_ms,
+        }
+    }
+
+    /// The events not printed before, in the order given; remembers them, and forgets the ones
+    /// before the next start.
+    fn take_new(&mut self, events: Vec<Event>) -> Vec<Event> {
+        let fresh: Vec<Event> = events
+            .into_iter()
+            .filter(|e| self.keys.insert(e.key(), e.timestamp_ms).is_none())
+            .collect();
+        if let Some(newest) = fresh.iter().map(|e| e.timestamp_ms).max() {
+            self.newest_ms = Some(self.newest_ms.map_or(newest, |n| n.max(newest)));
+        }
+        let start = self.start_ms();
+        self.keys.retain(|_, t| *t >= start);
+        fresh
+    }
+}
+
+/// Every event of `group` from `start_ms` on, following the pagination, oldest first.
 async fn fetch(
     ctx: &Ctx<'_>,
     group: &str,
     start_ms: i64,
     filter: Option<&str>,
+    page_size: Option<i32>,
 ) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
@@ -82,6 +152,7 @@ async fn fetch(
             .log_group_name(group)
             .start_time(start_ms)
             .set_filter_pattern(filter.map(str::to_string))
+            .set_limit(page_size)
             .set_next_token(token.take())
             .send()
             .await
@@ -136,31 +207,24 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let group = ctx.names.log_group(&function);
     let since_ms =
         i64::try_from(args.since.as_millis()).map_err(|_| anyhow!("--since is too long"))?;
-    let mut start_ms = now_ms().saturating_sub(since_ms);
-    // Events at the newest timestamp already printed: the next poll starts at that millisecond
-    // again (later events may share it), so these are skipped instead of printed twice.
-    let mut seen_at_start: HashSet<String> = HashSet::new();
-    let stop = super::dev::wait_for_stop_signal();
+    let mut seen = Seen::new(now_ms().saturating_sub(since_ms), OVERLAP);
+    let stop = signals::wait_for_stop();
     tokio::pin!(stop);
     loop {
-        let events = fetch(&ctx, &group, start_ms, args.filter.as_deref()).await?;
-        for e in events.iter().filter(|e| !seen_at_start.contains(&e.id)) {
+        let events = fetch(
+            &ctx,
+            &group,
+            seen.start_ms(),
+            args.filter.as_deref(),
+            args.page_size,
+        )
+        .await?;
+        let fresh = seen.take_new(events);
+        for e in &fresh {
             print_event(cli.output, e);
         }
-        if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
-            if newest > start_ms {
-                seen_at_start.clear();
-                start_ms = newest;
-            }
-            seen_at_start.extend(
-                events
-                    .iter()
-                    .filter(|e| e.timestamp_ms == newest)
-                    .map(|e| e.id.clone()),
-            );
-        }
         if !args.follow {
-            if events.is_empty() && cli.output == Output::Text {
+            if fresh.is_empty() && cli.output == Output::Text {
                 eprintln!(
                     "no events in {group} in the last {} (try --since 1h, or --follow)",
                     humanize(args.since)
@@ -176,7 +240,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
 }
 
 fn humanize(d: Duration) -> String {
-    super::status::age(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    human::age(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -193,5 +257,53 @@ mod tests {
         assert!(parse_since("10x").is_err());
         assert!(parse_since("m").is_err());
         assert!(parse_since("99999999999999999999d").is_err());
+    }
+
+    fn ev(id: &str, timestamp_ms: i64) -> Event {
+        Event {
+            id: id.into(),
+            timestamp_ms,
+            stream: "s".into(),
+            message: format!("m{id}"),
+        }
+    }
+
+    fn ids(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    #[test]
+    fn polls_overlap_and_late_events_print_once() {
+        let mut seen = Seen::new(1_000, Duration::from_secs(5));
+        assert_eq!(seen.start_ms(), 1_000);
+        let first = seen.take_new(vec![ev("a", 2_000), ev("b", 20_000)]);
+        assert_eq!(ids(&first), ["a", "b"]);
+        // The next poll starts 5 s before the newest event, not at it.
+        assert_eq!(seen.start_ms(), 15_000);
+        // What that poll returns: b again, c ingested late with an older timestamp, d new.
+        let second = seen.take_new(vec![ev("c", 17_000), ev("b", 20_000), ev("d", 21_000)]);
+        assert_eq!(ids(&second), ["c", "d"]);
+        assert_eq!(seen.start_ms(), 16_000);
+        // The same again: nothing to print.
+        let again = seen.take_new(vec![ev("c", 17_000), ev("b", 20_000), ev("d", 21_000)]);
+        assert!(again.is_empty());
+        // Ids older than the overlap are forgotten: a never returns, since polls start later.
+        assert!(!seen.keys.contains_key("a"));
+        assert_eq!(seen.keys.len(), 3);
+        let later = seen.take_new(vec![ev("e", 60_000)]);
+        assert_eq!(ids(&later), ["e"]);
+        assert_eq!(seen.keys.keys().collect::<Vec<_>>(), ["e"]);
+    }
+
+    #[test]
+    fn no_poll_starts_before_since_and_duplicates_in_one_page_print_once() {
+        let mut seen = Seen::new(10_000, Duration::from_secs(5));
+        let fresh = seen.take_new(vec![ev("a", 11_000), ev("a", 11_000), ev("", 12_000)]);
+        assert_eq!(ids(&fresh), ["a", ""]);
+        assert_eq!(seen.start_ms(), 10_000);
+        // Without ids, the stream, time and message tell events apart.
+        let fresh = seen.take_new(vec![ev("", 12_000), ev("", 12_001)]);
+        assert_eq!(fresh.len(), 1);
+        assert_eq!(fresh[0].timestamp_ms, 12_001);
     }
 }

@@ -7,9 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use super::plan::{self, Planned, Preview};
 use crate::aws::{self, Aws};
+use crate::human::age;
 use crate::lock;
+use crate::preview::{self, Planned, Preview};
 use crate::resources::function::FunctionState;
 use crate::resources::Ctx;
 use crate::{Cli, Output};
@@ -55,7 +56,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
-    let preview = plan::preview_stack(&ctx, None).await?;
+    let preview = preview::preview_stack(&ctx, None).await?;
     let keys = match &preview.secret {
         Some(s) if !s.scheduled_for_deletion => key_age(&ctx).await?,
         _ => KeyAge::default(),
@@ -212,43 +213,11 @@ fn render(
             "Drift from {} (`mcpctl deploy` fixes it):\n",
             cli.config.display()
         ));
-        out.push_str(&plan::render(&drift));
+        out.push_str(&preview::render(&drift));
     }
     out
 }
 
 fn short_sha(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-/// `3d 4h`, `5h 2m`, `42s`: enough to tell a fresh key from a stale one.
-pub fn age(secs: i64) -> String {
-    let s = secs.max(0);
-    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else if m > 0 && s % 60 == 0 {
-        format!("{m}m")
-    } else if m > 0 {
-        format!("{m}m {}s", s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_read_well() {
-        assert_eq!(age(42), "42s");
-        assert_eq!(age(3 * 60 + 5), "3m 5s");
-        assert_eq!(age(600), "10m");
-        assert_eq!(age(5 * 3600 + 120), "5h 2m");
-        assert_eq!(age(3 * 86_400 + 4 * 3600), "3d 4h");
-        assert_eq!(age(-5), "0s");
-    }
 }
