@@ -1,6 +1,7 @@
 //! `mcpctl`: build, deploy, rotate, invoke and destroy a remote MCP server on AWS Lambda behind
 //! API Gateway HTTP API v2, straight on the AWS SDKs.
 
+mod artifacts;
 mod aws;
 mod build;
 mod commands;
@@ -13,8 +14,10 @@ mod layers;
 mod local;
 mod lock;
 mod package;
+mod preview;
 mod resources;
 mod signals;
+mod stack;
 mod steps;
 
 use std::path::PathBuf;

@@ -360,6 +360,70 @@ pub async fn leftovers(ctx: &Ctx<'_>, api_ids: &[String]) -> Result<Vec<String>>
     }
 }
 
+/// Functions and roles named like the stack's (`<stack>-…`) and tagged with it, that are not
+/// the stack's own: someone else made them, so destroy leaves them alone and says so. Listed
+/// (paginated), so one deleted a moment ago may still show; only foreign names are reported.
+pub async fn foreign(ctx: &Ctx<'_>) -> Result<Vec<String>> {
+    let aws = ctx.aws;
+    let names = &ctx.names;
+    let stack = ctx.config.name.as_str();
+    let prefix = format!("{stack}-");
+    let own_functions = [names.server_function(), names.authorizer_function()];
+    let own_roles = [names.server_role(), names.authorizer_role()];
+    let mut found = Vec::new();
+
+    let functions = aws
+        .lambda
+        .list_functions()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(aws::err("ListFunctions"))?;
+    for f in functions {
+        let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) else {
+            continue;
+        };
+        if !name.starts_with(&prefix) || own_functions.iter().any(|n| n == name) {
+            continue;
+        }
+        match aws.lambda.list_tags().resource(arn).send().await {
+            Ok(t) if t.tags().and_then(|t| t.get(STACK_TAG)).map(String::as_str) == Some(stack) => {
+                found.push(format!("function {name}"))
+            }
+            Ok(_) => {}
+            Err(e) if aws::is_not_found(&e) => {}
+            Err(e) => return Err(aws::describe("ListTags", &e)),
+        }
+    }
+
+    let roles = aws
+        .iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(aws::err("ListRoles"))?;
+    for role in roles {
+        let name = role.role_name();
+        if !name.starts_with(&prefix) || own_roles.iter().any(|n| n == name) {
+            continue;
+        }
+        match aws.iam.list_role_tags().role_name(name).send().await {
+            Ok(t) if t.tags().iter().any(|t| t.key() == STACK_TAG && t.value() == stack) => {
+                found.push(format!("role {name}"))
+            }
+            Ok(_) => {}
+            Err(e) if aws::is_not_found(&e) => {}
+            Err(e) => return Err(aws::describe("ListRoleTags", &e)),
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

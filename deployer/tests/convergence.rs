@@ -73,11 +73,7 @@ async fn concurrent_deploys_of_one_stack_leave_one_stack() {
             if !out.status.success() {
                 // The build runs before the lock is taken: its step lines come first.
                 let all = stderr(out);
-                let err: String = all
-                    .lines()
-                    .filter(|l| !l.starts_with("✓ build") && !l.starts_with("✓ package"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let err = common::without_build_lines(&all);
                 assert_eq!(err.trim_end().lines().count(), 1, "round {round}: {all}");
                 assert!(
                     err.starts_with("error: stack conv is locked by `mcpctl deploy`"),

@@ -239,7 +239,7 @@ fn user_errors_are_one_clear_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn destroy_fails_and_lists_what_is_still_tagged_with_the_stack() {
+async fn destroy_names_what_is_tagged_with_the_stack_but_not_its_own() {
     let p = Project::new(CONFIG);
     p.deploy_json();
     // A function deploy did not make, but tagged with the stack: destroy must not pretend.
@@ -271,13 +271,19 @@ async fn destroy_fails_and_lists_what_is_still_tagged_with_the_stack() {
         .send()
         .await
         .unwrap();
+    // Destroy removes what it made, looked up by exact name, and names the stranger it left.
     let out = p.mcpctl(&["destroy", "--yes"]);
-    assert!(!out.status.success());
+    assert_success(&out);
     let err = stderr(&out);
     assert!(
-        err.contains("left resources of stack life behind: function life-extra"),
+        err.contains("note: left alone, tagged mcpctl:stack=life but not made by mcpctl: function life-extra"),
         "{err}"
     );
+    let out = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&out);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["foreign"], json!(["function life-extra"]), "{summary}");
+    assert_eq!(summary["left_behind"], json!([]), "{summary}");
 }
 
 /// On a terminal, destroy asks for the stack name; a wrong answer deletes nothing. util-linux's
@@ -329,4 +335,43 @@ fn destroy_on_a_terminal_asks_for_the_stack_name() {
         "{}",
         stdout(&confirmed)
     );
+}
+
+/// `profile = "NAME"` naming an assume-role profile (`role_arn` + `source_profile`) works like
+/// `AWS_PROFILE` does: moto's STS answers AssumeRole, and what mcpctl creates lands in the
+/// role's account, so the assumed credentials were the ones used.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assume_role_profile_in_deploy_toml_is_used_for_plan_and_deploy() {
+    let p = Project::new("name = \"prof\"\nregion = \"us-east-1\"\nprofile = \"deployer\"\n");
+    let aws_config = p.dir.join("aws-config");
+    std::fs::write(
+        &aws_config,
+        "[profile base]\naws_access_key_id = AKIABASEPROFILE00000\n\
+         aws_secret_access_key = base-secret\n\n\
+         [profile deployer]\nrole_arn = arn:aws:iam::111122223333:role/deployer\n\
+         source_profile = base\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let config_file = aws_config.to_str().unwrap();
+    // No credentials in the environment: only the profile can provide them.
+    let env = [
+        ("AWS_CONFIG_FILE", config_file),
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_SESSION_TOKEN", ""),
+    ];
+    let plan = p.mcpctl_env(&["plan", "-o", "json"], &env);
+    assert_success(&plan);
+    let prebuilt = p.prebuilt();
+    let deploy = p.mcpctl_env(
+        &["deploy", "--prebuilt", prebuilt.to_str().unwrap(), "-o", "json"],
+        &env,
+    );
+    assert_success(&deploy);
+    let sdk = p.sdk().await;
+    // moto keeps each account apart: the default account has nothing.
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+    let summary: Value = serde_json::from_slice(&deploy.stdout).unwrap();
+    assert!(summary["mutating_calls"].as_u64().unwrap() > 0, "{summary}");
 }

@@ -55,7 +55,8 @@ fn deploy_args(p: &Project) -> Vec<String> {
 
 fn one_line_error(out: &std::process::Output) -> String {
     assert!(!out.status.success(), "succeeded: {}", stdout(out));
-    let err = stderr(out);
+    // The build runs before the lock is taken: its progress lines come first.
+    let err = common::without_build_lines(&stderr(out));
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -134,7 +135,11 @@ fn deploy_until_first_step(
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().expect("deploy printed a step").unwrap();
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| !common::is_build_line(l))
+        .expect("deploy printed a step");
     assert!(first.starts_with("✓ secret locked/api-key"), "{first}");
     // Keep draining so the deploy never blocks on a full pipe.
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
@@ -227,7 +232,11 @@ async fn with_lock_timeout_deploy_waits_for_the_holder_to_finish() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(waiting.stderr.take().unwrap()).lines();
-    let first = lines.next().expect("deploy says it waits").unwrap();
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| !common::is_build_line(l))
+        .expect("deploy says it waits");
     assert!(
         first.starts_with(
             "waiting up to 60 s for the stack lock held by `mcpctl deploy` (pid 4242 on build-agent-7)"

@@ -47,15 +47,26 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                 .await?;
         }
         // Checked while the lock is held: a deploy that starts right after must not count.
-        stack::leftovers(&ctx, &api_ids).await
+        let left = stack::leftovers(&ctx, &api_ids).await?;
+        Ok((left, stack::foreign(&ctx).await?))
     })
     .await?;
+    let (left, foreign) = left;
+    if !foreign.is_empty() && cli.output == Output::Text {
+        eprintln!(
+            "note: left alone, tagged {}={} but not made by mcpctl: {}",
+            mcpctl_stack::names::STACK_TAG,
+            config.name,
+            foreign.join(", ")
+        );
+    }
     if cli.output == Output::Json {
         super::print_json(&json!({
             "stack": config.name,
             "region": config.region,
             "resources": steps.records,
             "left_behind": left,
+            "foreign": foreign,
             "mutating_calls": aws.calls.mutating_count(),
             "api_calls": aws.calls.total(),
             "lock_calls": aws.lock_calls.total(),

@@ -98,10 +98,15 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
                 )],
             ),
             statement(
-                // DescribeLogGroups takes no narrower resource in IAM; it finds the stack's log
-                // groups and lock by exact name prefix and changes nothing.
+                // These take no narrower resource in IAM and change nothing: DescribeLogGroups
+                // finds the log groups and the lock by exact name prefix; destroy lists
+                // functions and roles to name those tagged with the stack that it did not make.
                 "FindStackResources",
-                &["logs:DescribeLogGroups"],
+                &[
+                    "logs:DescribeLogGroups",
+                    "lambda:ListFunctions",
+                    "iam:ListRoles",
+                ],
                 vec!["*".to_string()],
             ),
         ],

@@ -182,6 +182,20 @@ pub fn assert_success(out: &Output) {
     );
 }
 
+/// Deploy's build and package steps, which run before the stack lock is taken.
+pub fn is_build_line(line: &str) -> bool {
+    line.starts_with("✓ build") || line.starts_with("✓ package")
+}
+
+/// stderr without the build and package progress lines.
+pub fn without_build_lines(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !is_build_line(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
