@@ -11,16 +11,29 @@ reference, and then runs moto's own server entry point:
 Arguments are those of moto_server. When MOTO_ECR_BLOB_DIR is set, every
 completed layer is also written to MOTO_ECR_BLOB_DIR/<repository>/<hex digest>
 and GetDownloadUrlForLayer hands out a file:// URL to it.
+
+moto_patches.py (always applied) fills in API Gateway v2 GetAuthorizers.
+
+Two additions, both off by default (then this is moto_server, unchanged):
+
+- MOTO_REALISM_SEED=<int> serves moto wrapped by the AWS realism layer of
+  moto_realism.py on -p PORT (throttling, eventual consistency, asynchronous
+  deletes, IAM propagation, Lambda states, CloudWatch Logs conflicts; see
+  REALISM.md for the rules and the other MOTO_REALISM_* knobs).
+- --raw-port N also serves the same moto backends, with no realism, on
+  127.0.0.1:N, so tests can read the true end state.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import uuid
@@ -33,7 +46,15 @@ from moto.core.responses import ActionResult
 from moto.ecr.exceptions import InvalidParameterException, RepositoryNotFoundException
 from moto.ecr.models import Repository, ecr_backends
 from moto.ecr.responses import ECRResponse
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
 from moto.server import main as moto_server_main
+from werkzeug.serving import make_server, run_simple
+
+import moto_patches  # noqa: F401  (applies the moto fixes on import)
+import moto_realism
 
 # The part size real ECR advertises; clients split uploads by it.
 PART_SIZE = 10 * 1024 * 1024
@@ -424,5 +445,93 @@ for _action in (
     setattr(ECRResponse, _action.__name__, _action)
 
 
+def _pop_raw_port(argv: list[str]) -> tuple[list[str], int | None]:
+    """Strip --raw-port N / --raw-port=N, which moto's parser does not know."""
+    rest, raw_port, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--raw-port":
+            if i + 1 >= len(argv):
+                sys.exit("--raw-port needs a port number")
+            value, i = argv[i + 1], i + 2
+        elif arg.startswith("--raw-port="):
+            value, i = arg.split("=", 1)[1], i + 1
+        else:
+            rest.append(arg)
+            i += 1
+            continue
+        try:
+            raw_port = int(value)
+        except ValueError:
+            sys.exit(f"--raw-port needs a port number, got {value!r}")
+    return rest, raw_port
+
+
+def serve(argv: list[str]) -> None:
+    argv, raw_port = _pop_raw_port(argv)
+    try:
+        config = moto_realism.RealismConfig.from_env()
+    except ValueError as err:
+        sys.exit(f"moto_server_ecr: {err}")
+    if config is None and raw_port is None:
+        moto_server_main(argv)  # exactly moto_server
+        return
+
+    # What moto.server.main does, with the app wrapped and a second server.
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", type=str, default="127.0.0.1")
+    parser.add_argument(
+        "-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 5000))
+    )
+    parser.add_argument("-r", "--reload", action="store_true", default=False)
+    parser.add_argument("-s", "--ssl", action="store_true", default=False)
+    parser.add_argument("-c", "--ssl-cert", type=str, default=None)
+    parser.add_argument("-k", "--ssl-key", type=str, default=None)
+    args = parser.parse_args(argv)
+    if args.reload and raw_port is not None:
+        sys.exit("--raw-port cannot be combined with --reload")
+    if "MOTO_PORT" not in os.environ:
+        os.environ["MOTO_PORT"] = f"{args.port}"
+    try:
+        signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    except Exception:
+        pass
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    moto_app.debug = True  # type: ignore[attr-defined]
+    if config is not None:
+        main_app = moto_realism.RealismMiddleware(moto_app, config)
+        raw_app = moto_realism.ResetHook(moto_app, main_app.reset_memory)
+        print(
+            f"moto realism layer: seed={config.seed} rules={','.join(config.rules) or 'none'} "
+            f"scale={config.scale} throttle_rate={config.throttle_rate}",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        main_app = raw_app = moto_app
+
+    if raw_port is not None:
+        raw_server = make_server("127.0.0.1", raw_port, raw_app, threaded=True)
+        threading.Thread(
+            target=raw_server.serve_forever, name="moto-raw", daemon=True
+        ).start()
+
+    ssl_context: Any = None
+    if args.ssl_key and args.ssl_cert:
+        ssl_context = (args.ssl_cert, args.ssl_key)
+    elif args.ssl:
+        ssl_context = "adhoc"
+    run_simple(
+        args.host,
+        args.port,
+        main_app,
+        threaded=True,
+        use_reloader=args.reload,
+        ssl_context=ssl_context,
+    )
+
+
 if __name__ == "__main__":
-    moto_server_main(sys.argv[1:])
+    serve(sys.argv[1:])

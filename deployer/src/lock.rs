@@ -199,7 +199,8 @@ impl StackLock {
                 // right now: either way it is not ours; see who holds it.
                 Err(e)
                     if e.as_service_error().is_some_and(|s| {
-                        s.is_resource_already_exists_exception() || s.is_operation_aborted_exception()
+                        s.is_resource_already_exists_exception()
+                            || s.is_operation_aborted_exception()
                     }) => {}
                 Err(e) => return Err(aws::describe("CreateLogGroup (stack lock)", &e)),
             }

@@ -32,6 +32,8 @@ const NEW: &str = "(new)";
 pub enum Action {
     Create,
     Update,
+    /// Deploy deletes it (no longer used).
+    Delete,
     None,
     /// Not a resource: what deploy will do (the build).
     Note,
@@ -61,7 +63,10 @@ impl Planned {
     }
 
     pub fn is_change(&self) -> bool {
-        matches!(self.action, Action::Create | Action::Update)
+        matches!(
+            self.action,
+            Action::Create | Action::Update | Action::Delete
+        )
     }
 }
 
@@ -259,13 +264,38 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         };
         changes.push(Planned::new(label, change));
     }
+    // What deploy removes because this package does not use it.
+    for part in STACK
+        .iter()
+        .filter(|p| !p.deployed_with(config.package) && p.removed_with().is_none())
+    {
+        if !part.left(ctx, &[]).await?.is_empty() {
+            changes.push(Planned {
+                resource: part.label(ctx),
+                action: Action::Delete,
+                fields: vec![format!(
+                    "not used with package = \"{}\"",
+                    package_name(config.package)
+                )],
+            });
+        }
+    }
     p.changes = changes;
     Ok(p)
 }
 
+fn package_name(package: mcpctl_stack::config::Package) -> &'static str {
+    match package {
+        mcpctl_stack::config::Package::Zip => "zip",
+        mcpctl_stack::config::Package::Image => "image",
+    }
+}
+
 /// The API's id, or [`NEW`] when deploy would create it.
 fn api_id(p: &Preview) -> String {
-    p.api.as_ref().map_or_else(|| NEW.to_string(), |a| a.id.clone())
+    p.api
+        .as_ref()
+        .map_or_else(|| NEW.to_string(), |a| a.id.clone())
 }
 
 /// Without the code deploy would upload, the function is compared as if its code were the
@@ -295,6 +325,7 @@ pub fn render(changes: &[Planned]) -> String {
         let (mark, what) = match c.action {
             Action::Create => ("+", "create".to_string()),
             Action::Update => ("~", format!("update ({})", c.fields.join(", "))),
+            Action::Delete => ("-", format!("delete ({})", c.fields.join(", "))),
             Action::None => (" ", "no change".to_string()),
             Action::Note => ("=", c.fields.join(", ")),
         };

@@ -192,12 +192,12 @@ impl Part {
                     vec![]
                 }
             }
-            Part::Repository => match repository::read_repository(ctx, &names.ecr_repository())
-                .await?
-            {
-                Some(r) if ours(&r.tags) => label("repository", &names.ecr_repository()),
-                _ => vec![],
-            },
+            Part::Repository => {
+                match repository::read_repository(ctx, &names.ecr_repository()).await? {
+                    Some(r) if ours(&r.tags) => label("repository", &names.ecr_repository()),
+                    _ => vec![],
+                }
+            }
             Part::ServerFunction | Part::AuthorizerFunction => {
                 let name = if self == Part::ServerFunction {
                     names.server_function()
@@ -210,7 +210,8 @@ impl Part {
                 }
             }
             Part::HttpApi => {
-                let mut ids: Vec<String> = api::find(ctx).await?.into_iter().map(|a| a.id).collect();
+                let mut ids: Vec<String> =
+                    api::find(ctx).await?.into_iter().map(|a| a.id).collect();
                 for id in api_ids {
                     if !ids.contains(id) && api::get(ctx, id).await?.is_some() {
                         ids.push(id.clone());
@@ -413,7 +414,11 @@ pub async fn foreign(ctx: &Ctx<'_>) -> Result<Vec<String>> {
             continue;
         }
         match aws.iam.list_role_tags().role_name(name).send().await {
-            Ok(t) if t.tags().iter().any(|t| t.key() == STACK_TAG && t.value() == stack) => {
+            Ok(t)
+                if t.tags()
+                    .iter()
+                    .any(|t| t.key() == STACK_TAG && t.value() == stack) =>
+            {
                 found.push(format!("role {name}"))
             }
             Ok(_) => {}

@@ -91,7 +91,14 @@ async fn concurrent_deploys_of_one_stack_leave_one_stack() {
         let failed: Vec<String> = outs
             .iter()
             .filter(|o| !o.status.success())
-            .map(|o| stderr(o).trim_end().lines().last().unwrap_or("").to_string())
+            .map(|o| {
+                stderr(o)
+                    .trim_end()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string()
+            })
             .collect();
         eprintln!(
             "round {round}: {} of 2 succeeded {failed:?}",

@@ -434,3 +434,34 @@ async fn cors_is_set_changed_and_removed_on_the_api_only() {
     assert_eq!(s["mutating_calls"], 1, "{s}");
     assert!(cors().await.is_none());
 }
+
+/// Changing `api.stage` moves the endpoint to the new stage and deletes the old one, which would
+/// otherwise keep serving the old URL.
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_stage_removes_the_old_one() {
+    let p = Project::new("name = \"stg\"\nregion = \"us-east-1\"\n");
+    p.deploy_json();
+    p.write_config("name = \"stg\"\nregion = \"us-east-1\"\n[api]\nstage = \"v1\"\n");
+    let summary = p.deploy_json();
+    assert!(
+        summary["endpoint"].as_str().unwrap().ends_with("/v1/mcp"),
+        "{summary}"
+    );
+    let apigw = aws_sdk_apigatewayv2::Client::new(&p.sdk().await);
+    let api = apigw.get_apis().send().await.unwrap().items()[0]
+        .api_id()
+        .unwrap()
+        .to_string();
+    let stages: Vec<String> = apigw
+        .get_stages()
+        .api_id(&api)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|s| s.stage_name().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["v1"]);
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+}

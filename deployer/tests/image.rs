@@ -307,7 +307,24 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
         "no resource policy on the replaced function"
     );
 
-    // destroy takes the repository with its images.
+    // The repository served only the image function: a zip stack removes it.
+    let gone = ecr
+        .describe_repositories()
+        .repository_names(REPOSITORY)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the repository outlived the switch to zip");
+    assert!(
+        changed
+            .iter()
+            .any(|(s, c)| s == &format!("repository {REPOSITORY}") && c == "deleted"),
+        "{zip}"
+    );
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+
+    // Image again, then destroy takes the repository with its images.
+    p.write_config(CONFIG);
+    p.deploy_json();
     let destroyed = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
     assert_success(&destroyed);
     let destroyed: Value = serde_json::from_slice(&destroyed.stdout).unwrap();

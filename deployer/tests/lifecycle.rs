@@ -131,7 +131,10 @@ async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
     assert!(!refused.status.success());
     let err = stderr(&refused);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--finalize") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("--finalize") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
     assert_eq!(key("AWSPREVIOUS").await.as_deref(), Some(old.as_str()));
 
@@ -282,7 +285,11 @@ async fn destroy_names_what_is_tagged_with_the_stack_but_not_its_own() {
     let out = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
     assert_success(&out);
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["foreign"], json!(["function life-extra"]), "{summary}");
+    assert_eq!(
+        summary["foreign"],
+        json!(["function life-extra"]),
+        "{summary}"
+    );
     assert_eq!(summary["left_behind"], json!([]), "{summary}");
 }
 
@@ -364,14 +371,26 @@ async fn an_assume_role_profile_in_deploy_toml_is_used_for_plan_and_deploy() {
     assert_success(&plan);
     let prebuilt = p.prebuilt();
     let deploy = p.mcpctl_env(
-        &["deploy", "--prebuilt", prebuilt.to_str().unwrap(), "-o", "json"],
+        &[
+            "deploy",
+            "--prebuilt",
+            prebuilt.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
         &env,
     );
     assert_success(&deploy);
     let sdk = p.sdk().await;
     // moto keeps each account apart: the default account has nothing.
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    assert!(lambda.list_functions().send().await.unwrap().functions().is_empty());
+    assert!(lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .is_empty());
     let summary: Value = serde_json::from_slice(&deploy.stdout).unwrap();
     assert!(summary["mutating_calls"].as_u64().unwrap() > 0, "{summary}");
 }

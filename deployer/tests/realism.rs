@@ -40,9 +40,13 @@ async fn lifecycle(p: &Project) -> (Vec<Value>, usize) {
     assert_eq!(again["mutating_calls"], 0, "unchanged redeploy: {again}");
     run(&["rotate-key"]);
     run(&["rotate-key", "--finalize"]);
-    let destroyed: Value = serde_json::from_slice(&run(&["destroy", "--yes", "-o", "json"]).stdout)
-        .unwrap();
-    assert_eq!(destroyed["left_behind"], serde_json::json!([]), "{destroyed}");
+    let destroyed: Value =
+        serde_json::from_slice(&run(&["destroy", "--yes", "-o", "json"]).stdout).unwrap();
+    assert_eq!(
+        destroyed["left_behind"],
+        serde_json::json!([]),
+        "{destroyed}"
+    );
     run(&deploy);
     snapshots.push(snapshot(p).await);
     run(&["destroy", "--yes", "--force"]);
@@ -59,7 +63,10 @@ async fn realistic_lifecycle(seed: u64, expected: &[Value]) {
     let (got, commands) = lifecycle(&p).await;
     assert_eq!(got.len(), expected.len());
     for (i, (got, expected)) in got.iter().zip(expected).enumerate() {
-        assert_eq!(got, expected, "seed {seed}: state {i} differs from a clean run's");
+        assert_eq!(
+            got, expected,
+            "seed {seed}: state {i} differs from a clean run's"
+        );
     }
     let stats = p.moto.realism_stats().expect("the realism layer answers");
     let injected = &stats["injected"];

@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use serde_json::json;
 
-use crate::aws::Aws;
 use crate::artifacts::{package_both, ServerPackage};
+use crate::aws::Aws;
 use crate::build::{self, PREBUILT_ENV};
 use crate::lock;
 use crate::package::LambdaZip;
@@ -167,7 +167,10 @@ async fn converge_stack(
             }
             Part::ServerLogGroup | Part::AuthorizerLogGroup => {
                 let (function, days) = if part == Part::ServerLogGroup {
-                    (ctx.names.server_function(), config.server.log_retention_days)
+                    (
+                        ctx.names.server_function(),
+                        config.server.log_retention_days,
+                    )
                 } else {
                     (
                         ctx.names.authorizer_function(),
@@ -263,6 +266,20 @@ async fn converge_stack(
             }
         }
     }
+    // Parts this package does not use (the image repository of a stack switched to zip) go,
+    // now that nothing runs from them; reads only when there is nothing to remove.
+    for part in STACK
+        .iter()
+        .filter(|p| !p.deployed_with(config.package) && p.removed_with().is_none())
+    {
+        if !part.left(ctx, &[]).await?.is_empty() {
+            steps
+                .run(part.label(ctx), async {
+                    Ok((part.remove(ctx, false).await?, ()))
+                })
+                .await?;
+        }
+    }
     Ok(Deployed {
         api: need(&out.api)?.clone(),
         image: out.image.map(|(uri, _)| uri),
@@ -291,4 +308,3 @@ fn need<T>(value: &Option<T>) -> Result<&T> {
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("the stack declaration is out of order"))
 }
-

@@ -38,6 +38,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "changes": changes,
             "to_create": count(Action::Create),
             "to_update": count(Action::Update),
+            "to_delete": count(Action::Delete),
             "unchanged": count(Action::None),
             "mutating_calls": aws.calls.mutating_count(),
             "api_calls": aws.calls.total(),
@@ -50,9 +51,10 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             print!("{}", render(changes));
             if changes.iter().any(Planned::is_change) {
                 println!(
-                    "{} to create, {} to update, {} unchanged. Apply with `mcpctl deploy`.",
+                    "{} to create, {} to update, {} to delete, {} unchanged. Apply with `mcpctl deploy`.",
                     count(Action::Create),
                     count(Action::Update),
+                    count(Action::Delete),
                     count(Action::None)
                 );
             } else {
@@ -65,4 +67,3 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     }
     Ok(())
 }
-

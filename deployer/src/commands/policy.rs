@@ -23,7 +23,10 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
     let statement = |sid: &str, actions: &[&str], resources: Vec<String>| json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources});
     let function_arns = vec![
         format!("arn:{p}:lambda:{r}:*:function:{}", names.server_function()),
-        format!("arn:{p}:lambda:{r}:*:function:{}", names.authorizer_function()),
+        format!(
+            "arn:{p}:lambda:{r}:*:function:{}",
+            names.authorizer_function()
+        ),
     ];
     let role_arns = vec![
         format!("arn:{p}:iam::*:role/{}", names.server_role()),

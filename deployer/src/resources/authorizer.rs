@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use aws_sdk_apigatewayv2::types::{Authorizer, AuthorizerType};
-use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Ctx, FieldDiff, Resource, WholeOrFields};
 use crate::aws;
@@ -46,81 +45,31 @@ pub struct AuthorizerState {
     pub ttl_s: Option<i32>,
 }
 
-fn is_transport<E, R>(e: &SdkError<E, R>) -> bool {
-    matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))
-}
-
-impl ApiAuthorizer {
-    async fn read_through_routes(&self, ctx: &Ctx<'_>) -> Result<Vec<Authorizer>> {
-        let apigw = &ctx.aws.apigw;
-        let routes = apigw
-            .get_routes()
-            .api_id(&self.api_id)
-            .send()
-            .await
-            .map_err(aws::err("GetRoutes"))?;
-        let mut ids: Vec<&str> = routes
-            .items()
-            .iter()
-            .filter_map(|r| r.authorizer_id())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut found = Vec::new();
-        for id in ids {
-            match apigw
-                .get_authorizer()
-                .api_id(&self.api_id)
-                .authorizer_id(id)
-                .send()
-                .await
-            {
-                Ok(a) => found.push(
-                    Authorizer::builder()
-                        .set_authorizer_id(a.authorizer_id)
-                        .set_name(a.name)
-                        .set_authorizer_type(a.authorizer_type)
-                        .set_authorizer_uri(a.authorizer_uri)
-                        .set_authorizer_payload_format_version(a.authorizer_payload_format_version)
-                        .set_enable_simple_responses(a.enable_simple_responses)
-                        .set_identity_source(a.identity_source)
-                        .set_authorizer_result_ttl_in_seconds(a.authorizer_result_ttl_in_seconds)
-                        .build(),
-                ),
-                Err(e) if aws::is_not_found(&e) => {}
-                Err(e) => return Err(aws::describe("GetAuthorizer", &e)),
-            }
-        }
-        Ok(found)
-    }
-}
-
 impl Resource for ApiAuthorizer {
     type Current = Option<AuthorizerState>;
     type Plan = WholeOrFields;
     type Output = String;
 
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
-        let apigw = &ctx.aws.apigw;
-        // No retries: moto answers this with an unmodelled error that would be retried thrice.
-        let no_retry = aws_sdk_apigatewayv2::config::Builder::default()
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled());
-        let listed = apigw
-            .get_authorizers()
-            .api_id(&self.api_id)
-            .customize()
-            .config_override(no_retry)
-            .send()
-            .await;
-        let all: Vec<Authorizer> = match listed {
-            Ok(out) => out.items().to_vec(),
-            // moto does not implement GetAuthorizers (an unmodelled error without a code): find
-            // ours through the routes that use it instead.
-            Err(e) if aws::error_code(&e).is_none() && !is_transport(&e) => {
-                self.read_through_routes(ctx).await?
+        // Paginated: an API holds few authorizers, but nextToken is honoured all the same.
+        let mut all: Vec<Authorizer> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = ctx
+                .aws
+                .apigw
+                .get_authorizers()
+                .api_id(&self.api_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(aws::err("GetAuthorizers"))?;
+            all.extend(page.items().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
             }
-            Err(e) => return Err(aws::describe("GetAuthorizers", &e)),
-        };
+        }
         Ok(all
             .iter()
             .find(|a| a.name() == Some(self.name.as_str()))

@@ -11,9 +11,10 @@ use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, Runtime};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{missing_tags, Ctx, FieldDiff, Resource};
 use crate::aws;
@@ -33,6 +34,14 @@ const WAIT_LIMIT: Duration = Duration::from_secs(300);
 fn permission_not_propagated(message: &str) -> bool {
     message.contains("cannot be assumed by Lambda")
         || (message.contains("ECR") && message.contains("permission"))
+}
+
+/// Lambda answers a repository policy that does not yet let it pull the image with 403
+/// AccessDeniedException ("Lambda does not have permission to access the ECR image."), a code
+/// the Lambda model does not declare for these operations, so it is matched by code.
+fn image_pull_not_propagated<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    aws::error_code(e) == Some("AccessDeniedException")
+        && permission_not_propagated(aws::error_message(e))
 }
 
 /// What the function runs, with the `CodeSha256` Lambda reports for it.
@@ -282,11 +291,12 @@ impl Resource for Function {
                 &format!("the last update of {} to finish", self.name),
                 aws::IAM_PROPAGATION,
                 |e: &SdkError<UpdateFunctionCodeError, _>| {
-                    e.as_service_error().is_some_and(|s| {
-                        s.is_resource_conflict_exception()
-                            || (s.is_invalid_parameter_value_exception()
-                                && permission_not_propagated(aws::error_message(e)))
-                    })
+                    image_pull_not_propagated(e)
+                        || e.as_service_error().is_some_and(|s| {
+                            s.is_resource_conflict_exception()
+                                || (s.is_invalid_parameter_value_exception()
+                                    && permission_not_propagated(aws::error_message(e)))
+                        })
                 },
                 || {
                     let update = lambda
@@ -395,12 +405,13 @@ impl Function {
             &format!("IAM to propagate the permissions of {}", self.name),
             aws::IAM_PROPAGATION,
             |e: &SdkError<CreateFunctionError, _>| {
-                e.as_service_error().is_some_and(|s| {
-                    // A function of this name still being deleted (package type switch).
-                    s.is_resource_conflict_exception()
-                        || (s.is_invalid_parameter_value_exception()
-                            && permission_not_propagated(aws::error_message(e)))
-                })
+                image_pull_not_propagated(e)
+                    || e.as_service_error().is_some_and(|s| {
+                        // A function of this name still being deleted (package type switch).
+                        s.is_resource_conflict_exception()
+                            || (s.is_invalid_parameter_value_exception()
+                                && permission_not_propagated(aws::error_message(e)))
+                    })
             },
             || {
                 let create = ctx.aws.lambda.create_function();

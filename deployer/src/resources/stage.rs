@@ -38,6 +38,8 @@ impl Stage {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageState {
+    /// The API's other stages: left by an earlier `api.stage`, removed by deploy.
+    pub others: Vec<String>,
     pub auto_deploy: Option<bool>,
     pub burst: Option<i32>,
     pub rate: Option<f64>,
@@ -47,16 +49,42 @@ pub struct StageState {
 #[derive(Debug, Default, PartialEq)]
 pub struct StagePlan {
     pub create: bool,
+    /// Stages of an earlier `api.stage` to delete.
+    pub remove: Vec<String>,
     pub update: Vec<String>,
     pub tags: BTreeMap<String, String>,
 }
 
 impl Resource for Stage {
-    type Current = Option<StageState>;
+    type Current = (Option<StageState>, Vec<String>);
     type Plan = StagePlan;
     type Output = ();
 
+    /// This stage, and the names of the API's other stages.
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
+        let mut others = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = ctx
+                .aws
+                .apigw
+                .get_stages()
+                .api_id(&self.api_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(aws::err("GetStages"))?;
+            others.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|s| s.stage_name().map(str::to_string))
+                    .filter(|n| *n != self.name),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
         let out = match ctx
             .aws
             .apigw
@@ -67,22 +95,27 @@ impl Resource for Stage {
             .await
         {
             Ok(out) => out,
-            Err(e) if aws::is_not_found(&e) => return Ok(None),
+            Err(e) if aws::is_not_found(&e) => return Ok((None, others)),
             Err(e) => return Err(aws::describe("GetStage", &e)),
         };
         let settings = out.default_route_settings();
-        Ok(Some(StageState {
-            auto_deploy: out.auto_deploy(),
-            burst: settings.and_then(|s| s.throttling_burst_limit()),
-            rate: settings.and_then(|s| s.throttling_rate_limit()),
-            tags: out.tags().cloned().unwrap_or_default(),
-        }))
+        Ok((
+            Some(StageState {
+                others: others.clone(),
+                auto_deploy: out.auto_deploy(),
+                burst: settings.and_then(|s| s.throttling_burst_limit()),
+                rate: settings.and_then(|s| s.throttling_rate_limit()),
+                tags: out.tags().cloned().unwrap_or_default(),
+            }),
+            others,
+        ))
     }
 
-    fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> StagePlan {
+    fn plan(&self, ctx: &Ctx<'_>, (current, others): &Self::Current) -> StagePlan {
         let Some(cur) = current else {
             return StagePlan {
                 create: true,
+                remove: others.clone(),
                 ..StagePlan::default()
             };
         };
@@ -92,6 +125,7 @@ impl Resource for Stage {
         update.field("throttling rate", &cur.rate, &Some(self.rate));
         StagePlan {
             create: false,
+            remove: cur.others.clone(),
             update,
             tags: missing_tags(&cur.tags, &ctx.tags),
         }
@@ -102,6 +136,7 @@ impl Resource for Stage {
             return Change::Created;
         }
         let mut fields = plan.update.clone();
+        fields.extend(plan.remove.iter().map(|s| format!("old stage {s} removed")));
         if !plan.tags.is_empty() {
             fields.push("tags".to_string());
         }
@@ -110,6 +145,20 @@ impl Resource for Stage {
 
     async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: StagePlan) -> Result<()> {
         let apigw = &ctx.aws.apigw;
+        // The endpoint moves to the new stage; the old one would keep serving the old URL.
+        for old in &plan.remove {
+            match apigw
+                .delete_stage()
+                .api_id(&self.api_id)
+                .stage_name(old)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if aws::is_not_found(&e) => {}
+                Err(e) => return Err(aws::describe("DeleteStage", &e)),
+            }
+        }
         if plan.create {
             apigw
                 .create_stage()
