@@ -9,6 +9,7 @@ pub const MAX_GLIBC: (u32, u32) = (2, 34);
 
 const EM_X86_64: u16 = 62;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+const SHT_GNU_VERDEF: u32 = 0x6fff_fffd;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ElfError {
@@ -178,6 +179,48 @@ pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
     Ok(names)
 }
 
+/// Every version name a shared library defines (`.gnu.version_d`), e.g. `GLIBC_2.34` for a
+/// libc.so.6 of glibc 2.34 or newer.
+pub fn defined_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
+    check_header(d)?;
+    let mut names = Vec::new();
+    for i in 0..usize::from(u16_at(d, 0x3c)?) {
+        let verdef = section(d, i)?;
+        if verdef.kind != SHT_GNU_VERDEF {
+            continue;
+        }
+        let strtab = section(d, verdef.link)?;
+        // `info` Verdef entries (vd_aux at 12, vd_next at 16); the first Verdaux names it.
+        let mut entry = verdef.offset;
+        for _ in 0..verdef.info {
+            let aux = entry + u32_at(d, entry + 12)? as usize;
+            let off = u32_at(d, aux)? as usize;
+            if off >= strtab.size {
+                return Err(ElfError::Corrupt("name outside the string table"));
+            }
+            names.push(c_str_at(d, strtab.offset + off)?);
+            let next = u32_at(d, entry + 16)? as usize;
+            if next == 0 {
+                break;
+            }
+            entry += next;
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The glibc versions `needed` that `library` (a libc.so.6) does not define.
+pub fn missing_versions(needed: &[String], library: &[u8]) -> Result<Vec<String>, ElfError> {
+    let defined = defined_versions(library)?;
+    Ok(needed
+        .iter()
+        .filter(|n| glibc_version(n).is_some() && !defined.contains(n))
+        .cloned()
+        .collect())
+}
+
 fn glibc_version(name: &str) -> Option<(u32, u32)> {
     let v = name.strip_prefix("GLIBC_")?;
     let mut parts = v.split('.');
@@ -267,6 +310,20 @@ mod tests {
             Some("/lib64/ld-linux-x86-64.so.2")
         );
         assert!(deps.needed.iter().any(|n| n == "libc.so.6"), "{deps:?}");
+    }
+
+    #[test]
+    fn this_machines_libc_defines_what_its_binaries_need() {
+        let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
+            .iter()
+            .find_map(|p| std::fs::read(p).ok())
+            .expect("a libc.so.6");
+        let defined = defined_versions(&libc).unwrap();
+        assert!(defined.iter().any(|v| v == "GLIBC_2.2.5"), "{defined:?}");
+        let needed = needed_versions(&system_binary()).unwrap();
+        assert_eq!(missing_versions(&needed, &libc).unwrap(), Vec::<String>::new());
+        let newer = vec!["GLIBC_2.99".to_string()];
+        assert_eq!(missing_versions(&newer, &libc).unwrap(), newer);
     }
 
     #[test]

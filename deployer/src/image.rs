@@ -149,6 +149,7 @@ pub fn root_filesystem(binary: &[u8], root: &Path) -> Result<Vec<ImageFile>> {
             mode: 0o755,
         },
     );
+    let needed_versions = elf::needed_versions(binary).context("the server binary")?;
     let mut pending = deps.needed;
     while let Some(soname) = pending.pop() {
         // The loader is already in memory; glibc matches it by soname.
@@ -158,6 +159,19 @@ pub fn root_filesystem(binary: &[u8], root: &Path) -> Result<Vec<ImageFile>> {
         let path = find_library(root, &soname)?;
         let bytes = read_host_file(root, &path)?;
         let deps = elf::dynamic_deps(&bytes).with_context(|| format!("{path} of this machine"))?;
+        if soname == "libc.so.6" {
+            // The image carries this machine's glibc: it must be as new as the binary needs.
+            let missing = elf::missing_versions(&needed_versions, &bytes)
+                .with_context(|| format!("{path} of this machine"))?;
+            if !missing.is_empty() {
+                bail!(
+                    "this machine's glibc ({path}) is older than the server binary needs ({}): \
+                     build the image on a machine with glibc 2.34 or newer, or use \
+                     package = \"zip\" (Lambda's provided.al2023 has glibc 2.34)",
+                    missing.join(", ")
+                );
+            }
+        }
         pending.extend(deps.needed);
         files.insert(
             path.clone(),
@@ -323,6 +337,28 @@ mod tests {
         assert_eq!(a.digest(), b.digest());
         let other = build(&std::fs::read("/bin/false").unwrap(), Path::new("/")).unwrap();
         assert_ne!(a.digest(), other.digest());
+    }
+
+    /// A machine whose libc.so.6 defines none of the glibc versions the binary needs (a
+    /// library standing in for a libc older than 2.34).
+    #[test]
+    fn a_glibc_older_than_the_binary_needs_is_refused() {
+        let root = std::env::temp_dir().join(format!("mcpctl-oldlibc-{}", std::process::id()));
+        let lib = root.join("lib/x86_64-linux-gnu");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::create_dir_all(root.join("lib64")).unwrap();
+        std::fs::copy(
+            "/lib64/ld-linux-x86-64.so.2",
+            root.join("lib64/ld-linux-x86-64.so.2"),
+        )
+        .unwrap();
+        std::fs::copy("/lib/x86_64-linux-gnu/libgcc_s.so.1", lib.join("libc.so.6")).unwrap();
+        let e = build(&std::fs::read("/bin/true").unwrap(), &root)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("older than the server binary needs (GLIBC_"), "{e}");
+        assert!(e.contains("package = \"zip\""), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -175,7 +175,10 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                     .await?
                     .0
             }
-            Part::Repository => preview(&Repository::new(ctx, &account), ctx).await?.0,
+            Part::Repository => {
+                let tag = server_code.as_deref().map(crate::resources::image::tag_of);
+                preview(&Repository::new(ctx, &account, tag), ctx).await?.0
+            }
             Part::Image => match &server_code {
                 Some(_) => Change::Done("pushed at deploy if new".into()),
                 None => Change::Done("built and pushed at deploy".into()),

@@ -278,6 +278,7 @@ impl Part {
             Part::ServerLogGroup | Part::AuthorizerLogGroup => &[
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
+                "logs:DescribeLogStreams",
                 "logs:PutRetentionPolicy",
                 "logs:FilterLogEvents",
                 "logs:ListTagsForResource",

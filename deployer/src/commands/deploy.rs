@@ -16,7 +16,7 @@ use crate::resources::api::{ApiInfo, HttpApi};
 use crate::resources::authorizer::ApiAuthorizer;
 use crate::resources::function::{Code, Function};
 use crate::resources::iam::Role;
-use crate::resources::image::Image;
+use crate::resources::image::{self, Image};
 use crate::resources::integration::Integration;
 use crate::resources::logs::LogGroup;
 use crate::resources::permission::Permission;
@@ -182,7 +182,11 @@ async fn converge_stack(
             }
             Part::Repository => {
                 let account = account_of(need(&out.server_role)?).unwrap_or_default();
-                let repository = Repository::new(ctx, account);
+                let deployed_tag = match &server_package {
+                    Some(ServerPackage::Image(image)) => Some(image::tag_of(&image.digest())),
+                    _ => None,
+                };
+                let repository = Repository::new(ctx, account, deployed_tag);
                 out.repository_uri = Some(steps.run(label, converge(&repository, ctx)).await?)
             }
             Part::Image => {

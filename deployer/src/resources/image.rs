@@ -15,6 +15,12 @@ use crate::steps::Change;
 /// What ECR asks for when it does not say (its documented part size).
 const DEFAULT_PART_SIZE: usize = 10 * 1024 * 1024;
 
+/// `mcpctl-<first 12 hex digits>` of an image digest (`sha256:<hex>` or the bare hex).
+pub fn tag_of(digest: &str) -> String {
+    let hex = digest.trim_start_matches("sha256:");
+    format!("mcpctl-{}", &hex[..12.min(hex.len())])
+}
+
 pub struct Image<'a> {
     pub repository: String,
     /// `<account>.dkr.ecr.<region>.amazonaws.com/<repository>`.
@@ -38,9 +44,7 @@ pub struct ImagePlan {
 impl Image<'_> {
     /// The tag pushed with the image: derived from the digest, so tags stay immutable.
     pub fn tag(&self) -> String {
-        let digest = self.image.digest();
-        let hex = digest.trim_start_matches("sha256:");
-        format!("mcpctl-{}", &hex[..12.min(hex.len())])
+        tag_of(&self.image.digest())
     }
 
     /// What Lambda runs: pinned by digest, never by a tag that could move.

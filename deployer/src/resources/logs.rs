@@ -42,22 +42,47 @@ pub struct LogGroupPlan {
     pub retention: bool,
 }
 
+/// How long a log group that exists may stay missing from DescribeLogGroups, which lags behind
+/// CreateLogGroup and DeleteLogGroup.
+const LISTING_LAG: Duration = Duration::from_secs(30);
+
+/// The group as DescribeLogGroups lists it (the only read that gives its retention), `None`
+/// when it does not exist. Whether it exists is asked by exact name first (DescribeLogStreams
+/// of the group answers ResourceNotFoundException for a group that does not exist); a group
+/// that exists but is not listed yet is listed again with backoff.
 async fn read_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<LogGroupState>> {
-    let out = ctx
-        .aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(aws::err("DescribeLogGroups"))?;
-    Ok(out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-        .map(|g| LogGroupState {
-            retention_days: g.retention_in_days(),
-        }))
+    if !exists(ctx, name).await? {
+        return Ok(None);
+    }
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let out = ctx
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(aws::err("DescribeLogGroups"))?;
+        if let Some(g) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            return Ok(Some(LogGroupState {
+                retention_days: g.retention_in_days(),
+            }));
+        }
+        if start.elapsed() + delay > LISTING_LAG {
+            // It exists, but its retention cannot be read: deploy sets it again.
+            return Ok(Some(LogGroupState {
+                retention_days: None,
+            }));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(4));
+    }
 }
 
 impl Resource for LogGroup {
@@ -152,6 +177,25 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
     }
 }
 
+/// Whether the group exists, by its exact name: DescribeLogStreams answers
+/// ResourceNotFoundException for a group that does not exist, and is not a listing that lags.
 pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
-    Ok(read_group(ctx, name).await?.is_some())
+    match ctx
+        .aws
+        .logs
+        .describe_log_streams()
+        .log_group_name(name)
+        .limit(1)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws::describe("DescribeLogStreams", &e)),
+    }
 }

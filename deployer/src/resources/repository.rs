@@ -14,13 +14,17 @@ use super::{missing_tags, Ctx, Resource};
 use crate::aws;
 use crate::steps::Change;
 
-/// Images kept; the deployed one is always the newest.
+/// Images kept besides the deployed one.
 pub const KEEP_IMAGES: u32 = 5;
 
 pub struct Repository {
     pub name: String,
     /// The server function, the only one Lambda may pull for.
     pub function_arn: String,
+    /// The tag of the image the function runs, which the lifecycle policy never expires (a
+    /// redeploy of an older build is not the newest image). `None`: not known (plan without
+    /// the code), keep whichever tag the current policy protects.
+    pub deployed_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +50,9 @@ pub struct RepositoryPlan {
 
 impl Repository {
     /// `account` is the caller's (the function ARN is fixed by name and account).
-    pub fn new(ctx: &Ctx<'_>, account: &str) -> Self {
+    pub fn new(ctx: &Ctx<'_>, account: &str, deployed_tag: Option<String>) -> Self {
         Self {
+            deployed_tag,
             name: ctx.names.ecr_repository(),
             function_arn: format!(
                 "arn:{}:lambda:{}:{account}:function:{}",
@@ -71,9 +76,26 @@ impl Repository {
         })
     }
 
-    fn lifecycle_policy() -> serde_json::Value {
-        json!({"rules": [{
-            "rulePriority": 1,
+    /// Rule 1 selects the deployed image by its tag and expires nothing (one image has that
+    /// tag); ECR never lets a lower-priority rule expire an image a higher-priority rule's tags
+    /// select. Rule 2 keeps the newest [`KEEP_IMAGES`] of the rest.
+    fn lifecycle_policy(deployed_tag: Option<&str>) -> serde_json::Value {
+        let mut rules = Vec::new();
+        if let Some(tag) = deployed_tag {
+            rules.push(json!({
+                "rulePriority": 1,
+                "description": "never expire the deployed image",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [tag],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 1,
+                },
+                "action": {"type": "expire"},
+            }));
+        }
+        rules.push(json!({
+            "rulePriority": 2,
             "description": format!("keep the newest {KEEP_IMAGES} images"),
             "selection": {
                 "tagStatus": "any",
@@ -81,7 +103,21 @@ impl Repository {
                 "countNumber": KEEP_IMAGES,
             },
             "action": {"type": "expire"},
-        }]})
+        }));
+        json!({ "rules": rules })
+    }
+
+    /// The policy deploy sets: protecting `deployed_tag`, or the tag the current policy does.
+    fn desired_lifecycle_policy(&self, current: Option<&serde_json::Value>) -> serde_json::Value {
+        let protected = self.deployed_tag.clone().or_else(|| {
+            current?["rules"]
+                .as_array()?
+                .iter()
+                .find(|r| r["rulePriority"] == 1)?["selection"]["tagPrefixList"][0]
+                .as_str()
+                .map(str::to_string)
+        });
+        Self::lifecycle_policy(protected.as_deref())
     }
 }
 
@@ -175,7 +211,8 @@ impl Resource for Repository {
             create: false,
             tag_mutability: !cur.immutable_tags,
             scan_on_push: !cur.scan_on_push,
-            lifecycle_policy: cur.lifecycle_policy.as_ref() != Some(&Self::lifecycle_policy()),
+            lifecycle_policy: cur.lifecycle_policy.as_ref()
+                != Some(&self.desired_lifecycle_policy(cur.lifecycle_policy.as_ref())),
             repository_policy: cur.repository_policy.as_ref() != Some(&self.repository_policy()),
             tags: missing_tags(&cur.tags, &ctx.tags),
         }
@@ -211,6 +248,8 @@ impl Resource for Repository {
         let scanning = ImageScanningConfiguration::builder()
             .scan_on_push(true)
             .build();
+        let lifecycle_policy = self
+            .desired_lifecycle_policy(current.as_ref().and_then(|c| c.lifecycle_policy.as_ref()));
         let (uri, arn) = match current {
             Some(cur) => (cur.uri, cur.arn),
             None => {
@@ -253,7 +292,7 @@ impl Resource for Repository {
         if plan.lifecycle_policy {
             ecr.put_lifecycle_policy()
                 .repository_name(&self.name)
-                .lifecycle_policy_text(Self::lifecycle_policy().to_string())
+                .lifecycle_policy_text(lifecycle_policy.to_string())
                 .send()
                 .await
                 .map_err(aws::err("PutLifecyclePolicy"))?;
@@ -314,8 +353,8 @@ mod tests {
             arn: "arn:aws:ecr:us-east-1:1:repository/s-server".into(),
             immutable_tags: true,
             scan_on_push: true,
-            lifecycle_policy: Some(Repository::lifecycle_policy()),
-            repository_policy: Some(Repository::new(ctx, "1").repository_policy()),
+            lifecycle_policy: Some(Repository::lifecycle_policy(Some("mcpctl-aaaa"))),
+            repository_policy: Some(Repository::new(ctx, "1", None).repository_policy()),
             tags: ctx.tags.clone().into_iter().collect(),
         }
     }
@@ -325,8 +364,14 @@ mod tests {
         let aws = Aws::offline();
         let config = Config::default();
         let ctx = Ctx::new(&aws, &config);
-        let repo = Repository::new(&ctx, "1");
+        let repo = Repository::new(&ctx, "1", Some("mcpctl-aaaa".into()));
         assert!(repo.plan(&ctx, &None).create);
+        // Without the code (plan), the tag the policy protects is kept.
+        let unknown = Repository::new(&ctx, "1", None);
+        assert!(!unknown.plan(&ctx, &Some(state(&ctx))).lifecycle_policy);
+        // Another deployed image: its tag is protected instead.
+        let other = Repository::new(&ctx, "1", Some("mcpctl-bbbb".into()));
+        assert!(other.plan(&ctx, &Some(state(&ctx))).lifecycle_policy);
         let same = state(&ctx);
         assert_eq!(
             Repository::change(&repo.plan(&ctx, &Some(same.clone()))),
