@@ -321,7 +321,10 @@ mod tests {
         let defined = defined_versions(&libc).unwrap();
         assert!(defined.iter().any(|v| v == "GLIBC_2.2.5"), "{defined:?}");
         let needed = needed_versions(&system_binary()).unwrap();
-        assert_eq!(missing_versions(&needed, &libc).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            missing_versions(&needed, &libc).unwrap(),
+            Vec::<String>::new()
+        );
         let newer = vec!["GLIBC_2.99".to_string()];
         assert_eq!(missing_versions(&newer, &libc).unwrap(), newer);
     }

@@ -356,7 +356,10 @@ mod tests {
         let e = build(&std::fs::read("/bin/true").unwrap(), &root)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("older than the server binary needs (GLIBC_"), "{e}");
+        assert!(
+            e.contains("older than the server binary needs (GLIBC_"),
+            "{e}"
+        );
         assert!(e.contains("package = \"zip\""), "{e}");
         std::fs::remove_dir_all(&root).unwrap();
     }

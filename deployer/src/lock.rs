@@ -315,21 +315,51 @@ pub async fn force_unlock(ctx: &Ctx<'_>) -> Result<Option<Holder>> {
     Ok(holder)
 }
 
-/// The current holder, `None` when the lock is free.
+/// The current holder, `None` when the lock is free. Whether the lock exists is asked by its
+/// exact name (DescribeLogStreams answers ResourceNotFoundException for a missing group);
+/// DescribeLogGroups, which gives its creation time, lags behind creates and deletes, so a
+/// lock that exists but is not listed yet is listed again for a while, and a listed lock that
+/// does not exist is no holder.
 pub async fn read_holder(aws: &Aws, name: &str) -> Result<Option<Holder>> {
-    let out = aws
-        .lock
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(aws::err("DescribeLogGroups (stack lock)"))?;
-    let Some(group) = out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-    else {
-        return Ok(None);
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    let group = loop {
+        match aws
+            .lock
+            .describe_log_streams()
+            .log_group_name(name)
+            .limit(1)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(aws::describe("DescribeLogStreams (stack lock)", &e)),
+        }
+        let out = aws
+            .lock
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(aws::err("DescribeLogGroups (stack lock)"))?;
+        if let Some(group) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            break group.clone();
+        }
+        if start.elapsed() + delay > UNREADABLE_LIMIT {
+            return Ok(None);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(4));
     };
     let mut tags = HashMap::new();
     // `arn` ends in `:*` on AWS; the tagging APIs take it without.

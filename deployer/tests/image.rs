@@ -138,7 +138,10 @@ async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
     // its tag (and ECR lets no lower rule expire what a higher one selects); rule 2 keeps 5.
     let lifecycle: Value = serde_json::from_str(policy.lifecycle_policy_text().unwrap()).unwrap();
     let deployed_digest = first["image"].as_str().unwrap().rsplit('@').next().unwrap();
-    let deployed_tag = format!("mcpctl-{}", &deployed_digest.trim_start_matches("sha256:")[..12]);
+    let deployed_tag = format!(
+        "mcpctl-{}",
+        &deployed_digest.trim_start_matches("sha256:")[..12]
+    );
     assert_eq!(
         lifecycle["rules"][0]["selection"]["tagPrefixList"],
         serde_json::json!([deployed_tag]),

@@ -138,43 +138,36 @@ fn normalise(v: &Value) -> Value {
     }
 }
 
+/// The role's result, or `return Ok(None)` when it does not exist (anymore): IAM reads are
+/// eventually consistent, so GetRole may still show a role that the next read no longer finds.
+macro_rules! or_gone {
+    ($call:expr, $operation:literal) => {
+        match $call.send().await {
+            Ok(out) => out,
+            Err(e) if aws::is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(aws::describe($operation, &e)),
+        }
+    };
+}
+
 pub async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<RoleState>> {
     let iam = &ctx.aws.iam;
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => return Err(aws::describe("GetRole", &e)),
-    };
+    let role = or_gone!(iam.get_role().role_name(name), "GetRole").role;
     let Some(role) = role else { return Ok(None) };
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(aws::err("ListAttachedRolePolicies"))?;
-    let inline_names = iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(aws::err("ListRolePolicies"))?;
+    let attached = or_gone!(
+        iam.list_attached_role_policies().role_name(name),
+        "ListAttachedRolePolicies"
+    );
+    let inline_names = or_gone!(iam.list_role_policies().role_name(name), "ListRolePolicies");
     let mut inline_policies = BTreeMap::new();
     for policy in inline_names.policy_names() {
-        let doc = iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(policy)
-            .send()
-            .await
-            .map_err(aws::err("GetRolePolicy"))?;
+        let doc = or_gone!(
+            iam.get_role_policy().role_name(name).policy_name(policy),
+            "GetRolePolicy"
+        );
         inline_policies.insert(policy.clone(), parse_policy(doc.policy_document()));
     }
-    let tags = iam
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(aws::err("ListRoleTags"))?;
+    let tags = or_gone!(iam.list_role_tags().role_name(name), "ListRoleTags");
     Ok(Some(RoleState {
         arn: role.arn().to_string(),
         trust: role.assume_role_policy_document().and_then(parse_policy),
@@ -363,21 +356,32 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
     let Some(state) = read_role(ctx, name).await? else {
         return Ok(Change::Absent);
     };
+    // Not-found on the way means a read showed a role (or policy) already deleted.
     for policy in &state.managed_policies {
-        iam.detach_role_policy()
+        match iam
+            .detach_role_policy()
             .role_name(name)
             .policy_arn(policy)
             .send()
             .await
-            .map_err(aws::err("DetachRolePolicy"))?;
+        {
+            Ok(_) => {}
+            Err(e) if aws::is_not_found(&e) => {}
+            Err(e) => return Err(aws::describe("DetachRolePolicy", &e)),
+        }
     }
     for policy in state.inline_policies.keys() {
-        iam.delete_role_policy()
+        match iam
+            .delete_role_policy()
             .role_name(name)
             .policy_name(policy)
             .send()
             .await
-            .map_err(aws::err("DeleteRolePolicy"))?;
+        {
+            Ok(_) => {}
+            Err(e) if aws::is_not_found(&e) => {}
+            Err(e) => return Err(aws::describe("DeleteRolePolicy", &e)),
+        }
     }
     match iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(Change::Deleted),
