@@ -28,6 +28,9 @@ use crate::resources::Ctx;
 /// so a holder only waits on AWS).
 pub const HEARTBEAT: Duration = Duration::from_secs(60);
 
+/// Milliseconds between heartbeats instead of [`HEARTBEAT`] (tests).
+pub const HEARTBEAT_ENV: &str = "MCPCTL_LOCK_HEARTBEAT_MS";
+
 /// A lock whose last heartbeat is older than this was left by a holder that died elsewhere.
 pub const LEASE: Duration = Duration::from_secs(10 * 60);
 
@@ -279,8 +282,13 @@ impl StackLock {
     /// Refreshes the heartbeat tag every [`HEARTBEAT`] for as long as it is polled; returns
     /// only when the lock is no longer ours (taken over by someone else).
     async fn heartbeat(&self, ctx: &Ctx<'_>) -> anyhow::Error {
+        // Testing knob: a shorter beat, so a test sees a takeover within seconds.
+        let beat = std::env::var(HEARTBEAT_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(HEARTBEAT, Duration::from_millis);
         loop {
-            tokio::time::sleep(HEARTBEAT).await;
+            tokio::time::sleep(beat).await;
             let holder = match read_holder(ctx.aws, &self.name).await {
                 Ok(Some(h)) => h,
                 // A failed or lagging read is no proof of anything: try at the next beat.

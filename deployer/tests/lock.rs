@@ -282,3 +282,75 @@ async fn a_lock_timeout_that_runs_out_says_so_in_one_line() {
         "{err}"
     );
 }
+
+/// A holder whose lock was taken over (here: replaced by another holder's, as an expired lease
+/// or `mcpctl unlock` + a new deploy would) notices at its next heartbeat, stops, and never
+/// deletes its successor's lock. The deploy runs through the realism layer, so it lasts long
+/// enough (IAM propagation, Lambda's Pending state) for the swap to happen mid-way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_holder_whose_lock_was_taken_over_stops_and_leaves_the_successors_lock() {
+    let p = Project::realistic(CONFIG, 3, 1.0);
+    let args = deploy_args(&p);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = p
+        .command(&args)
+        .env("MCPCTL_LOCK_HEARTBEAT_MS", "300")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    // The lock is taken once the first stack step is done.
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("✓ secret"))
+        .expect("deploy printed its first step");
+    assert!(first.contains("locked/api-key"), "{first}");
+    let client = logs(&p).await;
+    client
+        .delete_log_group()
+        .log_group_name(LOCK)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_log_group()
+        .log_group_name(LOCK)
+        .tags("mcpctl:lock-holder", "deploy")
+        .tags("mcpctl:lock-host", "build-agent-9")
+        .tags("mcpctl:lock-pid", "99")
+        .tags("mcpctl:lock-token", "the-successors-token")
+        .send()
+        .await
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "deploy went on: {rest:?}");
+    let err = rest.join("\n");
+    assert!(
+        err.contains("the stack lock was taken over by `mcpctl deploy` (pid 99 on build-agent-9)"),
+        "{err}"
+    );
+    assert!(lock_exists(&p).await, "the successor's lock was deleted");
+    let arn = client
+        .describe_log_groups()
+        .log_group_name_prefix(LOCK)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .log_group_arn()
+        .unwrap()
+        .to_string();
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags().unwrap().get("mcpctl:lock-token").map(String::as_str),
+        Some("the-successors-token")
+    );
+}

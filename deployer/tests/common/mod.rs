@@ -23,8 +23,24 @@ pub const SERVER_STAND_IN: &str = "/bin/true";
 pub const AUTHORIZER_STAND_IN: &str = "/bin/false";
 
 impl Project {
+    /// A project on its own moto; through the AWS realism layer when
+    /// `MCPCTL_TEST_REALISM_SEED` is set (scripts/test runs the lifecycle, convergence, lock
+    /// and image tests that way too; `MCPCTL_TEST_REALISM_SCALE` scales its windows).
     pub fn new(deploy_toml: &str) -> Self {
-        Self::on(MotoServer::start(), deploy_toml)
+        let seed = std::env::var("MCPCTL_TEST_REALISM_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok());
+        let moto = match seed {
+            Some(seed) => {
+                let scale = std::env::var("MCPCTL_TEST_REALISM_SCALE")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0.3);
+                MotoServer::realistic(seed, scale)
+            }
+            None => MotoServer::start(),
+        };
+        Self::on(moto, deploy_toml)
     }
 
     /// A project whose mcpctl talks to moto through the AWS realism layer; `sdk()` still reads
