@@ -393,4 +393,29 @@ async fn an_assume_role_profile_in_deploy_toml_is_used_for_plan_and_deploy() {
         .is_empty());
     let summary: Value = serde_json::from_slice(&deploy.stdout).unwrap();
     assert!(summary["mutating_calls"].as_u64().unwrap() > 0, "{summary}");
+
+    // A `credential_process` profile: the process runs and its credentials are used.
+    let marker = p.dir.join("credential-process-ran");
+    let script = p.dir.join("credentials.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch {}\necho '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESS000000000\", \"SecretAccessKey\": \"s\"}}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[profile deployer]\ncredential_process = {}\nregion = us-east-1\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let plan = p.mcpctl_env(&["plan", "-o", "json"], &env);
+    assert_success(&plan);
+    assert!(marker.exists(), "the credential process did not run");
 }

@@ -273,7 +273,7 @@ async fn a_lock_timeout_that_runs_out_says_so_in_one_line() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = p.mcpctl(&args);
     assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = common::without_build_lines(&stderr(&out));
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
     assert!(lines[0].starts_with("waiting up to 3 s"), "{err}");
