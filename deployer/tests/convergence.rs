@@ -9,7 +9,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{assert_success, snapshot, stderr, Project};
+use common::{snapshot, stderr, Project};
 use serde_json::Value;
 
 const CONFIG: &str = "name = \"conv\"\nregion = \"us-east-1\"\n";

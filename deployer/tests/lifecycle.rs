@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{assert_success, snapshot, stderr, stdout, Project};
+use common::{assert_success, stderr, stdout, Project};
 use mcpctl_testkit::REGION;
 use serde_json::{json, Value};
 
