@@ -14,6 +14,7 @@ mod layers;
 mod local;
 mod lock;
 mod package;
+mod platform;
 mod preview;
 mod resources;
 mod signals;
@@ -101,7 +102,8 @@ fn main() -> ExitCode {
             // One line: the outermost context says what failed, the root cause says why.
             let root = e.root_cause().to_string();
             let top = e.to_string();
-            if top == root {
+            // The cause is printed once: many errors already end with it.
+            if top.contains(&root) {
                 eprintln!("error: {top}");
             } else {
                 eprintln!("error: {top}: {root}");
