@@ -2,9 +2,13 @@
 //! Lambda (through `lambda_http`) and the local HTTP server, so what is tested locally is what
 //! ships.
 
+#[cfg(feature = "conformance")]
+mod conformance;
 mod fast_path;
 pub mod http;
+pub mod input;
 pub mod lambda;
+pub mod notify;
 pub mod tools;
 
 pub use http::{router, HttpOptions};

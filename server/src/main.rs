@@ -4,11 +4,18 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use mcpctl_server::{lambda, router, tools, HttpOptions};
+use mcpctl_server::{input, lambda, router, tools, HttpOptions};
 
 fn main() -> ExitCode {
     tools::status::mark_start();
     init_logging();
+    if let Err(e) = input::init() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if cfg!(feature = "conformance") {
+        eprintln!("mcpctl-server: conformance build (the MCP suite's fixture tools, resources and prompts); not for deployment");
+    }
     let origins = std::env::var("MCP_ALLOWED_ORIGINS").ok().map(|v| {
         v.split(',')
             .map(str::trim)
