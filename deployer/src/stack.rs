@@ -67,36 +67,42 @@ pub enum Scope {
 }
 
 impl Part {
-    /// The step label every command shows for it.
-    pub fn label(self, ctx: &Ctx<'_>) -> String {
+    /// The AWS name of the resource (for parts that live inside another, the name of what they
+    /// belong to): what it is looked up by.
+    pub fn name(self, ctx: &Ctx<'_>) -> String {
         let names = &ctx.names;
         match self {
-            Part::Secret => format!("secret {}", names.secret()),
-            Part::ServerRole => format!("role {}", names.server_role()),
-            Part::AuthorizerRole => format!("role {}", names.authorizer_role()),
-            Part::ServerLogGroup => {
-                format!("log group {}", names.log_group(&names.server_function()))
-            }
-            Part::AuthorizerLogGroup => {
-                format!(
-                    "log group {}",
-                    names.log_group(&names.authorizer_function())
-                )
-            }
-            Part::Repository => format!("repository {}", names.ecr_repository()),
-            Part::Image => format!("image {}", names.ecr_repository()),
-            Part::ServerFunction => format!("function {}", names.server_function()),
-            Part::AuthorizerFunction => format!("function {}", names.authorizer_function()),
-            Part::HttpApi => format!("http api {}", names.api()),
-            Part::Integration => "integration (AWS_PROXY, payload 2.0)".to_string(),
-            Part::Authorizer => format!("authorizer {}", names.authorizer()),
-            Part::Routes => "routes".to_string(),
-            Part::Stage => format!("stage {}", ctx.config.api.stage),
-            Part::ServerPermission => format!("permission {}", names.server_function()),
-            Part::AuthorizerPermission => {
-                format!("permission {}", names.authorizer_function())
-            }
+            Part::Secret => names.secret(),
+            Part::ServerRole => names.server_role(),
+            Part::AuthorizerRole => names.authorizer_role(),
+            Part::ServerLogGroup => names.log_group(&names.server_function()),
+            Part::AuthorizerLogGroup => names.log_group(&names.authorizer_function()),
+            Part::Repository | Part::Image => names.ecr_repository(),
+            Part::ServerFunction | Part::ServerPermission => names.server_function(),
+            Part::AuthorizerFunction | Part::AuthorizerPermission => names.authorizer_function(),
+            Part::HttpApi | Part::Integration | Part::Routes => names.api(),
+            Part::Authorizer => names.authorizer(),
+            Part::Stage => ctx.config.api.stage.clone(),
         }
+    }
+
+    /// The step label every command shows for it: what it is, and its name.
+    pub fn label(self, ctx: &Ctx<'_>) -> String {
+        let kind = match self {
+            Part::Secret => "secret",
+            Part::ServerRole | Part::AuthorizerRole => "role",
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => "log group",
+            Part::Repository => "repository",
+            Part::Image => "image",
+            Part::ServerFunction | Part::AuthorizerFunction => "function",
+            Part::HttpApi => "http api",
+            Part::Integration => return "integration (AWS_PROXY, payload 2.0)".to_string(),
+            Part::Authorizer => "authorizer",
+            Part::Routes => return "routes".to_string(),
+            Part::Stage => "stage",
+            Part::ServerPermission | Part::AuthorizerPermission => "permission",
+        };
+        format!("{kind} {}", self.name(ctx))
     }
 
     /// Whether deploy (and plan) make this part for `package`.
@@ -125,20 +131,13 @@ impl Part {
     /// Deletes the part, tolerating that it is already gone (destroy). Only parts that
     /// [`Part::removed_with`] nothing are removed on their own.
     pub async fn remove(self, ctx: &Ctx<'_>, force: bool) -> Result<Change> {
-        let names = &ctx.names;
+        let name = self.name(ctx);
         match self {
             Part::Secret => secret::remove(ctx, force).await,
-            Part::ServerRole => iam::remove(ctx, &names.server_role()).await,
-            Part::AuthorizerRole => iam::remove(ctx, &names.authorizer_role()).await,
-            Part::ServerLogGroup => {
-                logs::remove(ctx, &names.log_group(&names.server_function())).await
-            }
-            Part::AuthorizerLogGroup => {
-                logs::remove(ctx, &names.log_group(&names.authorizer_function())).await
-            }
+            Part::ServerRole | Part::AuthorizerRole => iam::remove(ctx, &name).await,
+            Part::ServerLogGroup | Part::AuthorizerLogGroup => logs::remove(ctx, &name).await,
             Part::Repository => repository::remove(ctx).await,
-            Part::ServerFunction => function::remove(ctx, &names.server_function()).await,
-            Part::AuthorizerFunction => function::remove(ctx, &names.authorizer_function()).await,
+            Part::ServerFunction | Part::AuthorizerFunction => function::remove(ctx, &name).await,
             Part::HttpApi => api::remove(ctx).await,
             Part::Image
             | Part::Integration
@@ -154,61 +153,43 @@ impl Part {
     /// lags behind deletes): labels such as `function s-server`; empty when it is gone.
     /// `api_ids` are the HTTP APIs the stack had when destroy started.
     pub async fn left(self, ctx: &Ctx<'_>, api_ids: &[String]) -> Result<Vec<String>> {
-        let names = &ctx.names;
         let stack = ctx.config.name.as_str();
         let ours = |tags: &std::collections::HashMap<String, String>| {
             tags.get(STACK_TAG).map(String::as_str) == Some(stack)
         };
-        let label = |what: &str, name: &str| vec![format!("{what} {name}")];
+        let name = self.name(ctx);
+        let found = |there: bool| {
+            if there {
+                vec![self.label(ctx)]
+            } else {
+                vec![]
+            }
+        };
         Ok(match self {
-            Part::Secret => match secret::describe(ctx).await? {
-                // Scheduled for deletion counts as gone.
-                Some(s) if !s.scheduled_for_deletion && ours(&s.tags) => {
-                    label("secret", &names.secret())
-                }
-                _ => vec![],
-            },
-            Part::ServerRole | Part::AuthorizerRole => {
-                let name = if self == Part::ServerRole {
-                    names.server_role()
-                } else {
-                    names.authorizer_role()
-                };
-                match iam::read_role(ctx, &name).await? {
-                    Some(r) if ours(&r.tags) => label("role", &name),
-                    _ => vec![],
-                }
-            }
+            // Scheduled for deletion counts as gone.
+            Part::Secret => found(
+                secret::describe(ctx)
+                    .await?
+                    .is_some_and(|s| !s.scheduled_for_deletion && ours(&s.tags)),
+            ),
+            Part::ServerRole | Part::AuthorizerRole => found(
+                iam::read_role(ctx, &name)
+                    .await?
+                    .is_some_and(|r| ours(&r.tags)),
+            ),
             Part::ServerLogGroup | Part::AuthorizerLogGroup => {
-                let function = if self == Part::ServerLogGroup {
-                    names.server_function()
-                } else {
-                    names.authorizer_function()
-                };
-                let group = names.log_group(&function);
-                if logs::exists(ctx, &group).await? {
-                    label("log group", &group)
-                } else {
-                    vec![]
-                }
+                found(logs::exists(ctx, &name).await?)
             }
-            Part::Repository => {
-                match repository::read_repository(ctx, &names.ecr_repository()).await? {
-                    Some(r) if ours(&r.tags) => label("repository", &names.ecr_repository()),
-                    _ => vec![],
-                }
-            }
-            Part::ServerFunction | Part::AuthorizerFunction => {
-                let name = if self == Part::ServerFunction {
-                    names.server_function()
-                } else {
-                    names.authorizer_function()
-                };
-                match function::read_function(ctx, &name).await? {
-                    Some(f) if ours(&f.tags) => label("function", &name),
-                    _ => vec![],
-                }
-            }
+            Part::Repository => found(
+                repository::read_repository(ctx, &name)
+                    .await?
+                    .is_some_and(|r| ours(&r.tags)),
+            ),
+            Part::ServerFunction | Part::AuthorizerFunction => found(
+                function::read_function(ctx, &name)
+                    .await?
+                    .is_some_and(|f| ours(&f.tags)),
+            ),
             Part::HttpApi => {
                 let mut ids: Vec<String> =
                     api::find(ctx).await?.into_iter().map(|a| a.id).collect();
