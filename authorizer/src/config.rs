@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-pub const SECRET_ID_VAR: &str = "API_KEY_SECRET_ID";
-pub const CACHE_TTL_VAR: &str = "SECRET_CACHE_TTL_S";
+use mcpctl_stack::auth::{AcceptError, Accepted};
+
+pub const SECRET_ID_VAR: &str = mcpctl_stack::env::SECRET_ID_VAR;
+pub const CACHE_TTL_VAR: &str = mcpctl_stack::env::SECRET_CACHE_TTL_VAR;
+pub const ACCEPT_VAR: &str = mcpctl_stack::env::ACCEPT_VAR;
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// A day: beyond that a rotated key would effectively never reach a warm authorizer.
 pub const MAX_CACHE_TTL_S: u64 = 86_400;
@@ -14,6 +17,8 @@ pub struct Config {
     pub secret_id: String,
     /// How long a read of the secret is trusted before it is read again.
     pub cache_ttl: Duration,
+    /// The headers a key is taken from. Unset: both, as `[authorizer] accept` defaults to.
+    pub accepted: Accepted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +27,8 @@ pub enum ConfigError {
     MissingSecretId,
     #[error("{CACHE_TTL_VAR} must be a whole number of seconds between 0 and {MAX_CACHE_TTL_S} (got {0:?})")]
     BadCacheTtl(String),
+    #[error("{ACCEPT_VAR} {0}; it lists where the key may be, e.g. \"x-api-key,bearer\"")]
+    BadAccept(AcceptError),
 }
 
 impl Config {
@@ -46,9 +53,14 @@ impl Config {
                 .map(Duration::from_secs)
                 .ok_or(ConfigError::BadCacheTtl(raw))?,
         };
+        let accepted = match lookup(ACCEPT_VAR) {
+            None => Accepted::BOTH,
+            Some(raw) => Accepted::parse_env(&raw).map_err(ConfigError::BadAccept)?,
+        };
         Ok(Self {
             secret_id,
             cache_ttl,
+            accepted,
         })
     }
 }
@@ -91,6 +103,26 @@ mod tests {
                 Err(ConfigError::BadCacheTtl(bad.into())),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn accepted_headers_default_to_both_and_parse() {
+        let c = config(&[(SECRET_ID_VAR, "k")]).unwrap();
+        assert_eq!(c.accepted, Accepted::BOTH);
+        for (raw, expected) in [
+            ("x-api-key,bearer", Accepted::BOTH),
+            ("bearer", Accepted::BEARER),
+            (" x-api-key ", Accepted::X_API_KEY),
+        ] {
+            let c = config(&[(SECRET_ID_VAR, "k"), (ACCEPT_VAR, raw)]).unwrap();
+            assert_eq!(c.accepted, expected, "{raw}");
+        }
+        // Set but naming nothing is a mistake, not "accept nothing" or "accept everything".
+        for bad in ["", "basic", "bearer,bearer", "x-api-key;bearer"] {
+            let e = config(&[(SECRET_ID_VAR, "k"), (ACCEPT_VAR, bad)]).unwrap_err();
+            assert!(matches!(e, ConfigError::BadAccept(_)), "{bad}: {e}");
+            assert!(e.to_string().starts_with("API_KEY_ACCEPT "), "{e}");
         }
     }
 }

@@ -5,8 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-/// The header clients send the key in. API Gateway lower-cases header names in 2.0 events.
-pub const API_KEY_HEADER: &str = "x-api-key";
+use crate::keys::MAX_KEY_BYTES;
+
+pub use mcpctl_stack::auth::{
+    bearer_token, Accepted, KeyHeader, API_KEY_HEADER, AUTHORIZATION_HEADER,
+};
 
 /// A REQUEST authorizer event, payload format 2.0. Only what the decision and the logs need is
 /// typed; everything else API Gateway sends is ignored, and every field may be missing, so an
@@ -22,7 +25,9 @@ pub struct AuthorizerEvent {
     pub route_arn: Option<String>,
     pub route_key: Option<String>,
     pub raw_path: Option<String>,
-    /// The values of the authorizer's identity sources, in order (`$request.header.x-api-key`).
+    /// The values of the authorizer's identity sources, in order: the `x-api-key` or the
+    /// `Authorization` value when that header is the one identity source, none when both
+    /// headers are accepted (the authorizer then has no identity source).
     pub identity_source: Option<Vec<String>>,
     /// Lower-cased header names; repeated headers arrive comma-joined.
     pub headers: Option<HashMap<String, String>>,
@@ -44,24 +49,94 @@ pub struct HttpDetails {
     pub source_ip: Option<String>,
 }
 
+/// Where the caller's key is, as far as the accepted headers tell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// No accepted header carries a key.
+    Missing,
+    /// The key (an `x-api-key` value as sent, the token of a Bearer value) and its header.
+    Key(&'a str, KeyHeader),
+    /// `x-api-key` and `Authorization: Bearer` both carry a key, and not the same one.
+    Conflict,
+    /// A header carrying the key is longer than [`MAX_KEY_BYTES`], whitespace included.
+    TooLong,
+}
+
+// Deliberately not derived: the key must never reach a log line through `{:?}`.
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Presented::Missing => f.write_str("Missing"),
+            Presented::Key(_, via) => write!(f, "Key(.., {via})"),
+            Presented::Conflict => f.write_str("Conflict"),
+            Presented::TooLong => f.write_str("TooLong"),
+        }
+    }
+}
+
 impl AuthorizerEvent {
-    /// The key the caller presented: the `x-api-key` header, else the first identity source.
-    /// Header names are matched case-insensitively so a hand-written or test event with
-    /// `X-Api-Key` behaves like the lower-cased one API Gateway sends.
-    pub fn api_key(&self) -> Option<&str> {
-        if let Some(headers) = &self.headers {
-            let exact = headers.get(API_KEY_HEADER);
-            let any_case = || {
+    /// The value of header `name` (lower case). Names are matched case-insensitively so a
+    /// hand-written or test event with `X-Api-Key` behaves like the lower-cased one API Gateway
+    /// sends; the lower-cased spelling wins when both are there.
+    fn header(&self, name: &str) -> Option<&str> {
+        let headers = self.headers.as_ref()?;
+        headers
+            .get(name)
+            .or_else(|| {
                 headers
                     .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(API_KEY_HEADER))
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
                     .map(|(_, value)| value)
-            };
-            if let Some(value) = exact.or_else(any_case) {
-                return Some(value);
+            })
+            .map(String::as_str)
+    }
+
+    /// The key the caller presented in the `accepted` headers: `x-api-key: KEY`, or
+    /// `Authorization: Bearer KEY` (any other `Authorization` carries no key). Both carrying
+    /// one is accepted only when they are the same key; otherwise it is a [`Presented::Conflict`]
+    /// (which key would be meant?). A header that is not accepted is not looked at: API Gateway
+    /// caches the verdict under the identity source alone, so it must depend on nothing else.
+    ///
+    /// With neither header in the event at all, the first identity source stands in for the
+    /// header (a hand-made event, or a future one that leaves headers out): as the raw key when
+    /// `x-api-key` is accepted, else as an `Authorization` value.
+    pub fn presented_key(&self, accepted: Accepted) -> Presented<'_> {
+        let api_key = self.header(API_KEY_HEADER).filter(|_| accepted.x_api_key);
+        let authorization = self
+            .header(AUTHORIZATION_HEADER)
+            .filter(|_| accepted.bearer);
+        let bearer = authorization.and_then(bearer_token);
+        // Measured before any trimming, so neither header can carry a key padded past the limit.
+        let too_long = |value: Option<&str>| value.is_some_and(|v| v.len() > MAX_KEY_BYTES);
+        if too_long(api_key) || (bearer.is_some() && too_long(authorization)) {
+            return Presented::TooLong;
+        }
+        match (api_key, bearer) {
+            // Two client-supplied values: comparing them reveals nothing about the secret.
+            (Some(key), Some(token)) if key.trim() == token => {
+                Presented::Key(key, KeyHeader::XApiKey)
+            }
+            (Some(_), Some(_)) => Presented::Conflict,
+            (Some(key), None) => Presented::Key(key, KeyHeader::XApiKey),
+            (None, Some(token)) => Presented::Key(token, KeyHeader::Bearer),
+            (None, None) if authorization.is_some() => Presented::Missing,
+            (None, None) => {
+                let Some(first) = self.identity_source.as_ref().and_then(|s| s.first()) else {
+                    return Presented::Missing;
+                };
+                if first.len() > MAX_KEY_BYTES {
+                    return Presented::TooLong;
+                }
+                if accepted.x_api_key {
+                    Presented::Key(first, KeyHeader::XApiKey)
+                } else {
+                    match bearer_token(first) {
+                        Some(token) => Presented::Key(token, KeyHeader::Bearer),
+                        None => Presented::Missing,
+                    }
+                }
             }
         }
-        self.identity_source.as_ref()?.first().map(String::as_str)
     }
 
     pub fn request_id(&self) -> &str {

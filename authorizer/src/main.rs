@@ -40,13 +40,14 @@ fn run() -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    let accepted = config.accepted;
     let source = SecretsManagerSource::from_env(config.secret_id).await;
     let store = KeyStore::new(source, config.cache_ttl);
     store.prefetch().await;
     let store = &store;
     let handler = service_fn(move |event: LambdaEvent<AuthorizerEvent>| async move {
         // An error fails the invocation: API Gateway answers 500 and caches nothing.
-        authorize_event(&event.payload, store)
+        authorize_event(&event.payload, accepted, store)
             .await
             .map_err(|e| lambda_runtime::Diagnostic::from(e.to_string()))
     });

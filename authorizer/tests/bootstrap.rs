@@ -73,6 +73,17 @@ fn bad_cache_ttl_is_one_clear_line() {
 }
 
 #[test]
+fn bad_accept_is_one_clear_line() {
+    let output = run_with(&[("API_KEY_SECRET_ID", "k"), ("API_KEY_ACCEPT", "basic")]);
+    assert_one_clean_line(
+        &output,
+        &["API_KEY_ACCEPT", "\"basic\"", "x-api-key,bearer"],
+    );
+    let output = run_with(&[("API_KEY_SECRET_ID", "k"), ("API_KEY_ACCEPT", "")]);
+    assert_one_clean_line(&output, &["API_KEY_ACCEPT names no header"]);
+}
+
+#[test]
 fn outside_lambda_it_says_so_instead_of_panicking() {
     let output = run_with(&[("API_KEY_SECRET_ID", "mcp-server-api-key")]);
     assert_one_clean_line(

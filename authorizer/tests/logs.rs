@@ -7,8 +7,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::{event_with_key, run, store, CURRENT, PREVIOUS};
-use mcpctl_authorizer::authorize;
+use common::{bearer_event, event_with_key, parse, run, store, with_header, CURRENT, PREVIOUS};
+use mcpctl_authorizer::{authorize, Accepted};
 
 /// Collects everything the tracing subscriber writes.
 #[derive(Clone, Default)]
@@ -36,10 +36,21 @@ fn keys_never_reach_logs_or_responses() {
     let store = store();
     let wrong = "wrong-key-7d2f9c";
     let responses: Vec<String> = tracing::subscriber::with_default(subscriber, || {
-        [CURRENT, PREVIOUS, wrong]
+        let mut events = Vec::new();
+        for key in [CURRENT, PREVIOUS, wrong] {
+            events.push(event_with_key(key));
+            events.push(parse(bearer_event(key)));
+        }
+        // Both headers, different keys: denied, and neither key is named.
+        events.push(parse(with_header(
+            bearer_event(wrong),
+            "x-api-key",
+            CURRENT,
+        )));
+        events
             .iter()
-            .map(|key| {
-                serde_json::to_string(&run(authorize(&event_with_key(key), &store))).unwrap()
+            .map(|event| {
+                serde_json::to_string(&run(authorize(event, Accepted::BOTH, &store))).unwrap()
             })
             .collect()
     });
@@ -52,6 +63,10 @@ fn keys_never_reach_logs_or_responses() {
         logs.contains("JKJaXmPLvHcESHA="),
         "logs carry the request id: {logs}"
     );
+    // Which header carried the key is logged, and why a request was refused.
+    assert!(logs.contains("key_in=\"x-api-key\""), "{logs}");
+    assert!(logs.contains("key_in=\"bearer\""), "{logs}");
+    assert!(logs.contains("carry different keys"), "{logs}");
     for key in [CURRENT, PREVIOUS, wrong] {
         assert!(!logs.contains(key), "a key leaked into the logs: {logs}");
         for response in &responses {

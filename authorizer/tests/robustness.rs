@@ -1,7 +1,9 @@
 //! Every key a client can put in front of the authorizer, other than a real one, is denied: 1000
 //! random keys, every near miss of the real key, empty, 64 KiB, unicode, header-name case
-//! variants and repeated headers (which API Gateway hands over comma-joined). The real keys are
-//! accepted in every placement API Gateway can give them.
+//! variants and repeated headers (which API Gateway hands over comma-joined), each in `x-api-key`
+//! and in `Authorization: Bearer` (scheme in several cases and spacings), under every
+//! `[authorizer] accept` that reads that header. The real keys are accepted in every placement
+//! API Gateway can give them.
 //!
 //! The random keys come from a fixed seed so a failure is reproducible; set
 //! `ROBUSTNESS_SEED` to try others.
@@ -9,7 +11,7 @@
 mod common;
 
 use common::{event_json, parse, run, store, StaticSource, CURRENT, PREVIOUS};
-use mcpctl_authorizer::{authorize, decide, Decision, KeyStage, KeyStore, MAX_KEY_BYTES};
+use mcpctl_authorizer::{authorize, decide, Accepted, Decision, KeyStage, KeyStore, MAX_KEY_BYTES};
 use serde_json::{json, Value};
 
 /// Header names a client may spell the key header with; API Gateway lower-cases them, but the
@@ -135,30 +137,67 @@ fn crafted_wrong_keys() -> Vec<String> {
     keys
 }
 
-fn is_denied(event: &Value, store: &KeyStore<StaticSource>) -> bool {
+fn is_denied(event: &Value, accepted: Accepted, store: &KeyStore<StaticSource>) -> bool {
     let event = parse(event.clone());
-    let denied = !matches!(run(decide(&event, store)), Decision::Allow(_));
-    let response = serde_json::to_value(run(authorize(&event, store))).expect("serialises");
+    let denied = !matches!(run(decide(&event, accepted, store)), Decision::Allow(_));
+    let response =
+        serde_json::to_value(run(authorize(&event, accepted, store))).expect("serialises");
     denied && response == json!({"isAuthorized": false, "context": {}})
 }
 
-/// The places a key can reach the authorizer: the header API Gateway lower-cases, a header name
-/// in another case (a hand-made or future event), and only the identity source.
-fn placements(key: &str) -> Vec<(String, Value)> {
-    let mut events: Vec<(String, Value)> = NAME_VARIANTS
-        .iter()
-        .map(|name| {
-            (
-                format!("header {name}"),
-                event_json(json!({ *name: key }), json!([key])),
-            )
-        })
-        .collect();
+/// `Authorization` spellings of `Bearer KEY` a client may send: any case of the scheme, one or
+/// more spaces.
+const BEARER_VARIANTS: &[&str] = &["Bearer ", "bearer ", "BEARER ", "Bearer    "];
+
+/// The places a key can reach the authorizer, each under an `accept` that reads it: the header
+/// API Gateway lower-cases, a header name in another case (a hand-made or future event), and only
+/// the identity source. With one header accepted, identitySource carries that header's value
+/// (it is the one identity source); with both, there is no identity source.
+fn placements(key: &str) -> Vec<(String, Accepted, Value)> {
+    let mut events = Vec::new();
+    for name in NAME_VARIANTS {
+        events.push((
+            format!("header {name}, x-api-key accepted"),
+            Accepted::X_API_KEY,
+            event_json(json!({ *name: key }), json!([key])),
+        ));
+        events.push((
+            format!("header {name}, both accepted"),
+            Accepted::BOTH,
+            event_json(json!({ *name: key }), Value::Null),
+        ));
+    }
     events.push((
-        "identitySource only".into(),
+        "identitySource only, x-api-key accepted".into(),
+        Accepted::X_API_KEY,
         event_json(json!({"host": "h"}), json!([key])),
     ));
+    for name in ["authorization", "Authorization"] {
+        for scheme in BEARER_VARIANTS {
+            let value = format!("{scheme}{key}");
+            events.push((
+                format!("header {name}: {scheme:?}, bearer accepted"),
+                Accepted::BEARER,
+                event_json(json!({ name: value }), json!([value])),
+            ));
+            events.push((
+                format!("header {name}: {scheme:?}, both accepted"),
+                Accepted::BOTH,
+                event_json(json!({ name: value }), Value::Null),
+            ));
+        }
+    }
+    events.push((
+        "identitySource only, bearer accepted".into(),
+        Accepted::BEARER,
+        event_json(json!({"host": "h"}), json!([format!("Bearer {key}")])),
+    ));
     events
+}
+
+/// How many placements [`placements`] makes for one key.
+fn placement_count() -> usize {
+    placements("k").len()
 }
 
 #[test]
@@ -174,9 +213,9 @@ fn every_wrong_key_is_denied_in_every_placement() {
         if [CURRENT, PREVIOUS].contains(&key.trim()) && key.len() <= MAX_KEY_BYTES {
             continue;
         }
-        for (placement, event) in placements(key) {
+        for (placement, accepted_headers, event) in placements(key) {
             checked += 1;
-            if !is_denied(&event, &store) {
+            if !is_denied(&event, accepted_headers, &store) {
                 accepted.push(format!(
                     "{placement}: {:?}",
                     key.chars().take(80).collect::<String>()
@@ -186,7 +225,7 @@ fn every_wrong_key_is_denied_in_every_placement() {
     }
     assert!(accepted.is_empty(), "wrong keys accepted: {accepted:#?}");
     assert!(
-        checked >= (1000 + crafted.len() - 1) * 6,
+        checked >= (1000 + crafted.len() - 1) * placement_count(),
         "only {checked} checks ran"
     );
     eprintln!(
@@ -202,14 +241,14 @@ fn every_wrong_key_is_denied_in_every_placement() {
 fn the_real_keys_are_accepted_in_every_placement() {
     let store = store();
     for (key, stage) in [(CURRENT, KeyStage::Current), (PREVIOUS, KeyStage::Previous)] {
-        for (placement, event) in placements(key) {
+        for (placement, accepted, event) in placements(key) {
             let event = parse(event);
             assert_eq!(
-                run(decide(&event, &store)),
+                run(decide(&event, accepted, &store)),
                 Decision::Allow(stage),
                 "{placement}"
             );
-            let response = serde_json::to_value(run(authorize(&event, &store))).unwrap();
+            let response = serde_json::to_value(run(authorize(&event, accepted, &store))).unwrap();
             assert_eq!(
                 response,
                 json!({"isAuthorized": true, "context": {"keyStage": stage.label()}}),
@@ -222,17 +261,46 @@ fn the_real_keys_are_accepted_in_every_placement() {
 #[test]
 fn a_real_key_next_to_a_wrong_one_is_denied() {
     let store = store();
-    // API Gateway's lower-cased header is what the client sent under x-api-key; a real key in
-    // another spelling or in identitySource does not override it.
-    for name in &NAME_VARIANTS[1..] {
-        let event = event_json(json!({"x-api-key": "wrong", *name: CURRENT}), json!([]));
-        assert!(is_denied(&event, &store), "{name}");
+    for accepted in [Accepted::BOTH, Accepted::X_API_KEY] {
+        // API Gateway's lower-cased header is what the client sent under x-api-key; a real key
+        // in another spelling or in identitySource does not override it.
+        for name in &NAME_VARIANTS[1..] {
+            let event = event_json(json!({"x-api-key": "wrong", *name: CURRENT}), json!([]));
+            assert!(is_denied(&event, accepted, &store), "{name}");
+        }
+        let event = event_json(json!({"x-api-key": "wrong"}), json!([CURRENT]));
+        assert!(is_denied(&event, accepted, &store));
+        // A second identity source value is never consulted.
+        let event = event_json(json!({"host": "h"}), json!(["wrong", CURRENT]));
+        assert!(is_denied(&event, accepted, &store));
     }
-    let event = event_json(json!({"x-api-key": "wrong"}), json!([CURRENT]));
-    assert!(is_denied(&event, &store));
-    // A second identity source value is never consulted.
-    let event = event_json(json!({"host": "h"}), json!(["wrong", CURRENT]));
-    assert!(is_denied(&event, &store));
+    for accepted in [Accepted::BOTH, Accepted::BEARER] {
+        let bearer = format!("Bearer {CURRENT}");
+        for (headers, identity) in [
+            // The lower-cased header wins over another spelling, as for x-api-key.
+            (
+                json!({"authorization": "Bearer wrong", "Authorization": bearer}),
+                json!([]),
+            ),
+            (json!({"authorization": "Bearer wrong"}), json!([bearer])),
+            // Authorization without the Bearer scheme holds no key, and then identitySource is
+            // not asked either: the header is what the client sent.
+            (json!({"authorization": "Basic abc"}), json!([bearer])),
+            (json!({"authorization": CURRENT}), json!([CURRENT])),
+            (json!({"host": "h"}), json!(["Bearer wrong", bearer])),
+        ] {
+            let event = event_json(headers, identity);
+            assert!(is_denied(&event, accepted, &store), "{event}");
+        }
+    }
+    // Both headers with different keys: whichever is real, the request is refused.
+    for (x_api_key, bearer) in [(CURRENT, "wrong"), ("wrong", CURRENT), (CURRENT, PREVIOUS)] {
+        let event = event_json(
+            json!({"x-api-key": x_api_key, "authorization": format!("Bearer {bearer}")}),
+            Value::Null,
+        );
+        assert!(is_denied(&event, Accepted::BOTH, &store), "{event}");
+    }
 }
 
 #[test]
@@ -245,9 +313,41 @@ fn events_without_a_usable_key_are_denied() {
         event_json(json!({"authorization": CURRENT}), json!([])),
         event_json(json!({"x_api_key": CURRENT}), json!([])),
         event_json(json!({"x-api-key ": CURRENT}), json!([])),
+        event_json(json!({"authorization": "Bearer"}), json!([])),
+        event_json(json!({"authorization": "Bearer   "}), json!([])),
+        event_json(
+            json!({"authorization": format!("Bearer\t{CURRENT}")}),
+            json!([]),
+        ),
+        event_json(
+            json!({"authorization": format!("Basic {CURRENT}")}),
+            json!([]),
+        ),
+        event_json(
+            json!({"authorization": format!("Token {CURRENT}")}),
+            json!([]),
+        ),
+        event_json(
+            json!({"authorization": format!("Bearer{CURRENT}")}),
+            json!([]),
+        ),
+        event_json(
+            json!({"proxy-authorization": format!("Bearer {CURRENT}")}),
+            json!([]),
+        ),
         json!({"version": "2.0", "type": "REQUEST"}),
         json!({}),
     ] {
-        assert!(is_denied(&event, &store), "{event}");
+        for accepted in [Accepted::BOTH, Accepted::X_API_KEY, Accepted::BEARER] {
+            assert!(is_denied(&event, accepted, &store), "{event}");
+        }
     }
+    // A header that is not accepted is not read, whatever it holds.
+    let event = event_json(json!({"x-api-key": CURRENT}), json!([]));
+    assert!(is_denied(&event, Accepted::BEARER, &store));
+    let event = event_json(
+        json!({"authorization": format!("Bearer {CURRENT}")}),
+        json!([]),
+    );
+    assert!(is_denied(&event, Accepted::X_API_KEY, &store));
 }

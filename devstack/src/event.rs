@@ -206,7 +206,8 @@ fn common(req: &GatewayRequest, route_key: &str) -> Map<String, Value> {
     event
 }
 
-/// The REQUEST authorizer event, payload format 2.0.
+/// The REQUEST authorizer event, payload format 2.0. `identity_source` holds the values of the
+/// authorizer's identity sources; with none configured it is an empty list.
 pub fn authorizer_event(
     req: &GatewayRequest,
     api: &ApiIdentity,

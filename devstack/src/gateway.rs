@@ -23,13 +23,16 @@ use crate::{clock, ids, Log};
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// API Gateway HTTP APIs end every integration at 30 s.
 pub const INTEGRATION_LIMIT: Duration = Duration::from_secs(30);
-/// The authorizer's identity source: `$request.header.x-api-key`.
-pub const IDENTITY_HEADER: &str = "x-api-key";
 
 /// How the gateway behaves: what deploy configures on the HTTP API.
 pub struct GatewaySettings {
     pub api: ApiIdentity,
-    /// The authorizer result cache TTL (zero: off).
+    /// The authorizer's identity sources (`mcpctl_stack::auth::identity_sources`): a request
+    /// missing any of them is refused with 401 before the authorizer runs, and their values are
+    /// the result cache key. None: every request reaches the authorizer.
+    pub identity_sources: Vec<String>,
+    /// The authorizer result cache TTL (`mcpctl_stack::auth::effective_cache_ttl_s`; zero: off).
+    /// API Gateway caches only with at least one identity source, and so does this gateway.
     pub cache_ttl: Duration,
     pub cors: Option<Cors>,
     pub integration_limit: Duration,
@@ -41,7 +44,8 @@ pub struct Gateway {
     settings: GatewaySettings,
     pub server: Arc<Function>,
     pub authorizer: Arc<Function>,
-    cache: Mutex<HashMap<String, (Instant, event::AuthDecision)>>,
+    /// Verdicts by identity source values.
+    cache: Mutex<HashMap<Vec<String>, (Instant, event::AuthDecision)>>,
     log: Log,
 }
 
@@ -306,6 +310,27 @@ impl Gateway {
         }
     }
 
+    /// The value of each identity source, in order, or `None` if one is missing or empty. A
+    /// header sent more than once counts with its values comma-joined, as the event carries it,
+    /// so the cache key is exactly what the authorizer sees.
+    fn identity_values(&self, req: &GatewayRequest) -> Option<Vec<String>> {
+        self.settings
+            .identity_sources
+            .iter()
+            .map(|source| {
+                // Only header identity sources are ever configured; any other cannot be met.
+                let name = mcpctl_stack::auth::identity_source_header(source)?;
+                let values: Vec<String> = req
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
+                    .collect();
+                Some(values.join(",")).filter(|v| !v.is_empty())
+            })
+            .collect()
+    }
+
     /// Runs the REQUEST authorizer (or answers from its cache). `Err` is the response to send.
     async fn authorize(
         &self,
@@ -313,19 +338,16 @@ impl Gateway {
         route_key: &str,
         deadline: Instant,
     ) -> Result<(Auth, Option<Value>), Rejection> {
-        let identity = req
-            .headers
-            .get(IDENTITY_HEADER)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
-            .filter(|v| !v.is_empty());
-        // A missing identity source is refused before any authorizer runs.
-        let Some(identity) = identity else {
+        // Every identity source must be present and non-empty, or API Gateway answers 401
+        // without running the authorizer.
+        let Some(identity) = self.identity_values(req) else {
             return Err(Rejection {
                 status: StatusCode::UNAUTHORIZED,
                 message: "Unauthorized",
                 auth: Auth::None,
             });
         };
+        let caching = !self.settings.cache_ttl.is_zero() && !identity.is_empty();
         let verdict = |decision: &event::AuthDecision, cached: bool| {
             let auth = match (decision.authorized, cached) {
                 (true, false) => Auth::Allow,
@@ -343,7 +365,7 @@ impl Gateway {
                 })
             }
         };
-        if !self.settings.cache_ttl.is_zero() {
+        if caching {
             let cache = lock(&self.cache);
             if let Some((at, decision)) = cache.get(&identity) {
                 if at.elapsed() < self.settings.cache_ttl {
@@ -351,12 +373,7 @@ impl Gateway {
                 }
             }
         }
-        let event = event::authorizer_event(
-            req,
-            &self.settings.api,
-            route_key,
-            std::slice::from_ref(&identity),
-        );
+        let event = event::authorizer_event(req, &self.settings.api, route_key, &identity);
         let timeout = self.authorizer.spec().timeout;
         let auth_deadline = deadline.min(Instant::now() + timeout);
         let invoked = self
@@ -382,7 +399,7 @@ impl Gateway {
                 });
             }
         };
-        if !self.settings.cache_ttl.is_zero() {
+        if caching {
             let mut cache = lock(&self.cache);
             // Expired entries go when the cache is touched, so it cannot grow without bound.
             let ttl = self.settings.cache_ttl;

@@ -177,7 +177,10 @@ impl DevStack {
                     region: config.region.clone(),
                     stage: "$default".into(),
                 },
-                cache_ttl: Duration::from_secs(config.authorizer.cache_ttl_s.into()),
+                identity_sources: mcpctl_stack::auth::identity_sources(config),
+                cache_ttl: Duration::from_secs(
+                    mcpctl_stack::auth::effective_cache_ttl_s(config).into(),
+                ),
                 cors: config.api.cors.as_ref().map(cors::Cors::from_config),
                 integration_limit: options.integration_limit,
                 local_port: addr.port(),

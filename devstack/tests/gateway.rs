@@ -43,7 +43,7 @@ async fn post(
 async fn routes_authorizer_cache_and_event_shape() {
     let bin = fixture_binary();
     let s = start(
-        config("name = \"fx\"\n[server.env]\nFIXTURE_SETTING = \"from-toml\"\n[authorizer]\ncache_ttl_s = 300\n"),
+        config("name = \"fx\"\n[server.env]\nFIXTURE_SETTING = \"from-toml\"\n[authorizer]\naccept = [\"x-api-key\"]\ncache_ttl_s = 300\n"),
         bin.clone(),
         bin,
         "shape",

@@ -1,10 +1,13 @@
 //! Arbitrary authorizer invocations through the authorizer library with an in-memory secret:
 //! never a panic, the key never in the response, allowed only for a request that carried a real
-//! key, and a request carrying exactly the current key always allowed.
+//! key in a header it accepts, and a request carrying exactly the current key in one accepted
+//! header (and no other key) always allowed.
 //!
 //! Input: bytes starting with `{` (after whitespace) are parsed as the raw event JSON, as the
-//! Lambda runtime does; anything else drives a structured generator of payload-2.0 events
-//! (header names in any case, repeated and comma-joined keys, identitySource).
+//! Lambda runtime does, and checked with both headers accepted (the default); anything else
+//! drives a structured generator of payload-2.0 events (header names in any case, repeated and
+//! comma-joined keys, `Authorization` with Bearer in any case and other schemes, identitySource)
+//! under an `accept` it also chooses.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -13,8 +16,8 @@ use std::time::Duration;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mcpctl_authorizer::{
-    authorize, decide, AuthorizerEvent, Decision, FetchError, KeyStage, KeyStore, SecretKeys,
-    SecretSource, API_KEY_HEADER, MAX_KEY_BYTES,
+    authorize, bearer_token, decide, Accepted, AuthorizerEvent, Decision, FetchError, KeyStage,
+    KeyStore, SecretKeys, SecretSource, API_KEY_HEADER, AUTHORIZATION_HEADER, MAX_KEY_BYTES,
 };
 use serde_json::{json, Map, Value};
 
@@ -59,7 +62,13 @@ const NAMES: &[&str] = &[
     "x-api-key ",
     "x_api_key",
     "authorization",
+    "Authorization",
     "content-type",
+];
+
+/// What goes in front of a key in an `Authorization` value.
+const SCHEMES: &[&str] = &[
+    "Bearer ", "bearer ", "BEARER  ", "Bearer", "Bearer\t", "Basic ", "",
 ];
 
 /// A key-ish value: the real keys, near misses of them, or arbitrary text.
@@ -91,7 +100,12 @@ fn structured_event(u: &mut Unstructured) -> arbitrary::Result<Value> {
         } else {
             u.choose(NAMES)?.to_string()
         };
-        headers.insert(name, Value::String(key_value(u)?));
+        let value = if name.eq_ignore_ascii_case(AUTHORIZATION_HEADER) && u.ratio(3, 4)? {
+            format!("{}{}", u.choose(SCHEMES)?, key_value(u)?)
+        } else {
+            key_value(u)?
+        };
+        headers.insert(name, Value::String(value));
     }
     let mut event = json!({
         "version": "2.0",
@@ -114,24 +128,66 @@ fn structured_event(u: &mut Unstructured) -> arbitrary::Result<Value> {
     Ok(event)
 }
 
-/// Every string the authorizer could have taken the key from.
-fn presented_candidates(event: &Value) -> Vec<&str> {
-    let mut candidates: Vec<&str> = event["headers"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(name, _)| name.eq_ignore_ascii_case(API_KEY_HEADER))
-        .filter_map(|(_, value)| value.as_str())
-        .collect();
+/// Every string the authorizer could have taken the key from under `accepted`, each with the
+/// length of the value it came in (the limit applies to that).
+fn presented_candidates(event: &Value, accepted: Accepted) -> Vec<(&str, usize)> {
+    let headers = event["headers"].as_object();
+    let named = |wanted: &'static str| {
+        headers
+            .into_iter()
+            .flatten()
+            .filter(move |(name, _)| name.eq_ignore_ascii_case(wanted))
+            .filter_map(|(_, value)| value.as_str())
+    };
+    let mut candidates: Vec<(&str, usize)> = Vec::new();
+    if accepted.x_api_key {
+        candidates.extend(named(API_KEY_HEADER).map(|v| (v, v.len())));
+    }
+    if accepted.bearer {
+        candidates.extend(
+            named(AUTHORIZATION_HEADER).filter_map(|v| bearer_token(v).map(|t| (t, v.len()))),
+        );
+    }
     if let Some(first) = event["identitySource"].get(0).and_then(Value::as_str) {
-        candidates.push(first);
+        candidates.push((first, first.len()));
+        if let Some(token) = bearer_token(first) {
+            candidates.push((token, first.len()));
+        }
     }
     candidates
 }
 
+/// `accepted` names exactly one header with exactly the current key, and no other header that
+/// the authorizer reads carries anything.
+fn unambiguously_current(value: &Value, accepted: Accepted) -> bool {
+    let Some(headers) = value["headers"].as_object() else {
+        return false;
+    };
+    let count = |wanted: &str| {
+        headers
+            .keys()
+            .filter(|name| name.eq_ignore_ascii_case(wanted))
+            .count()
+    };
+    let exact = |v: &str| v.len() <= MAX_KEY_BYTES && v.trim() == CURRENT;
+    let api_key = headers.get(API_KEY_HEADER).and_then(Value::as_str);
+    let authorization = headers.get(AUTHORIZATION_HEADER).and_then(Value::as_str);
+    let via_api_key = accepted.x_api_key
+        && count(API_KEY_HEADER) == 1
+        && api_key.is_some_and(exact)
+        && (!accepted.bearer || count(AUTHORIZATION_HEADER) == 0);
+    let via_bearer = accepted.bearer
+        && count(AUTHORIZATION_HEADER) == 1
+        && authorization.is_some_and(|v| {
+            v.len() <= MAX_KEY_BYTES && bearer_token(v).is_some_and(|t| t == CURRENT)
+        })
+        && (!accepted.x_api_key || count(API_KEY_HEADER) == 0);
+    via_api_key || via_bearer
+}
+
 fuzz_target!(|data: &[u8]| {
     let raw_json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let (event, value): (AuthorizerEvent, Value) = if raw_json {
+    let (event, value, accepted): (AuthorizerEvent, Value, Accepted) = if raw_json {
         // The bytes straight into the typed event, as the Lambda runtime reads an invocation; a
         // document it refuses (not JSON, a duplicate field, a wrong type) is an invocation
         // error, which API Gateway answers as a deny. The untyped copy feeds the checks below.
@@ -143,22 +199,28 @@ fuzz_target!(|data: &[u8]| {
         let Ok(value) = serde_json::from_slice(data) else {
             return;
         };
-        (event, value)
+        (event, value, Accepted::BOTH)
     } else {
-        let Ok(value) = structured_event(&mut Unstructured::new(data)) else {
+        let mut u = Unstructured::new(data);
+        let Ok(accepted) = u.choose(&[Accepted::BOTH, Accepted::X_API_KEY, Accepted::BEARER])
+        else {
+            return;
+        };
+        let accepted = *accepted;
+        let Ok(value) = structured_event(&mut u) else {
             return;
         };
         let Ok(event) = serde_json::from_value(value.clone()) else {
             return;
         };
-        (event, value)
+        (event, value, accepted)
     };
 
     let fixture = fixture();
     let (decision, response) = fixture.runtime.block_on(async {
         (
-            decide(&event, &fixture.store).await,
-            authorize(&event, &fixture.store).await,
+            decide(&event, accepted, &fixture.store).await,
+            authorize(&event, accepted, &fixture.store).await,
         )
     });
 
@@ -172,7 +234,7 @@ fuzz_target!(|data: &[u8]| {
         matches!(decision, Decision::Allow(_))
     );
 
-    let candidates = presented_candidates(&value);
+    let candidates = presented_candidates(&value, accepted);
     if let Decision::Allow(stage) = decision {
         let expected = match stage {
             KeyStage::Current => CURRENT,
@@ -181,13 +243,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             candidates
                 .iter()
-                .any(|c| c.len() <= MAX_KEY_BYTES && c.trim() == expected),
+                .any(|(c, len)| *len <= MAX_KEY_BYTES && c.trim() == expected),
             "allowed as {stage} without presenting that key"
         );
     }
-    // The unambiguous case: API Gateway's lower-cased header with the current key.
-    let canonical = value["headers"][API_KEY_HEADER].as_str();
-    if canonical.is_some_and(|key| key.len() <= MAX_KEY_BYTES && key.trim() == CURRENT) {
+    // The unambiguous case: exactly the current key in one accepted, lower-cased header.
+    if unambiguously_current(&value, accepted) {
         assert_eq!(decision, Decision::Allow(KeyStage::Current));
     }
 });

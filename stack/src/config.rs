@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::auth::{Accepted, KeyHeader};
 use crate::names::{StackNames, STACK_TAG};
 
 /// API Gateway HTTP APIs cut every integration at 30 s; the function must finish first.
@@ -91,7 +92,11 @@ pub struct ServerConfig {
 pub struct AuthorizerConfig {
     pub memory_mb: u32,
     pub timeout_s: u32,
-    /// API Gateway's authorizer result cache (0 disables it).
+    /// Where callers may put the key: `x-api-key`, `bearer` (`Authorization: Bearer`), or both.
+    /// Both means no identity source and so no result cache (see `crate::auth`).
+    pub accept: Vec<KeyHeader>,
+    /// API Gateway's authorizer result cache (0 disables it); applies only when `accept` names
+    /// one header (`crate::auth::effective_cache_ttl_s`).
     pub cache_ttl_s: u32,
     /// How long a warm authorizer keeps the secret before reading it again.
     pub secret_cache_ttl_s: u32,
@@ -159,6 +164,7 @@ impl Default for AuthorizerConfig {
         Self {
             memory_mb: 128,
             timeout_s: 5,
+            accept: KeyHeader::ALL.to_vec(),
             cache_ttl_s: 300,
             secret_cache_ttl_s: 60,
             log_retention_days: 14,
@@ -422,6 +428,9 @@ impl Config {
                     format!("must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS:?} (got {days})"),
                 );
             }
+        }
+        if let Err(e) = Accepted::from_list(&self.authorizer.accept) {
+            return err("authorizer.accept", e.to_string());
         }
         // apigatewayv2 CreateAuthorizer `AuthorizerResultTtlInSeconds`:
         // `IntegerWithLengthBetween0And3600`.
@@ -1017,6 +1026,47 @@ mod tests {
         for text in &cases {
             if let Err(e) = Config::parse(text, "deploy.toml") {
                 panic!("{text:?} refused: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn authorizer_accept_names_one_or_both_headers() {
+        for (text, line, fragment) in [
+            ("[authorizer]\naccept = []", 2, "names no header"),
+            (
+                "name = \"a\"\n[authorizer]\naccept = [\"bearer\", \"bearer\"]",
+                3,
+                "names \"bearer\" twice",
+            ),
+            ("[authorizer]\naccept = [\"basic\"]", 2, "`bearer`"),
+            ("[authorizer]\naccept = [\"Bearer\"]", 2, "`x-api-key`"),
+            ("[authorizer]\naccept = \"bearer\"", 2, "invalid type"),
+        ] {
+            let (at, msg) = invalid(text);
+            assert!(
+                msg.starts_with("`authorizer.accept` ") && msg.contains(fragment) && at == line,
+                "{text:?}: line {at}: {msg}"
+            );
+        }
+        for (text, expected) in [
+            ("", vec![KeyHeader::XApiKey, KeyHeader::Bearer]),
+            (
+                "[authorizer]\naccept = [\"x-api-key\"]",
+                vec![KeyHeader::XApiKey],
+            ),
+            (
+                "[authorizer]\naccept = [\"bearer\"]",
+                vec![KeyHeader::Bearer],
+            ),
+            (
+                "[authorizer]\naccept = [\"bearer\", \"x-api-key\"]",
+                vec![KeyHeader::Bearer, KeyHeader::XApiKey],
+            ),
+        ] {
+            match Config::parse(text, "deploy.toml") {
+                Ok(c) => assert_eq!(c.authorizer.accept, expected, "{text:?}"),
+                Err(e) => panic!("{text:?} refused: {e}"),
             }
         }
     }

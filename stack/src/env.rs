@@ -9,6 +9,10 @@ use crate::Config;
 pub const SECRET_ID_VAR: &str = "API_KEY_SECRET_ID";
 /// How long a warm authorizer keeps the secret before reading it again.
 pub const SECRET_CACHE_TTL_VAR: &str = "SECRET_CACHE_TTL_S";
+/// Which headers the authorizer takes the key from (`x-api-key,bearer`): the `[authorizer]
+/// accept` list, so the authorizer reads exactly what API Gateway's identity sources and cache
+/// key cover (`crate::auth`).
+pub const ACCEPT_VAR: &str = "API_KEY_ACCEPT";
 
 /// The server's default log filter: its own events at info, rmcp's per-request chatter (three
 /// lines for every request, each a CloudWatch cost) only when something is wrong.
@@ -21,13 +25,17 @@ pub fn server_env(config: &Config) -> BTreeMap<String, String> {
     env
 }
 
-/// The secret to check keys against and how long to cache it.
+/// The secret to check keys against, how long to cache it, and the headers that may carry a key.
 pub fn authorizer_env(config: &Config, secret_id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         (SECRET_ID_VAR.to_string(), secret_id.to_string()),
         (
             SECRET_CACHE_TTL_VAR.to_string(),
             config.authorizer.secret_cache_ttl_s.to_string(),
+        ),
+        (
+            ACCEPT_VAR.to_string(),
+            crate::auth::accepted(config).env_value(),
         ),
     ])
 }
@@ -55,5 +63,9 @@ mod tests {
         let env = authorizer_env(&Config::default(), "arn:aws:secretsmanager:x");
         assert_eq!(env[SECRET_ID_VAR], "arn:aws:secretsmanager:x");
         assert_eq!(env[SECRET_CACHE_TTL_VAR], "60");
+        assert_eq!(env[ACCEPT_VAR], "x-api-key,bearer");
+        let mut c = Config::default();
+        c.authorizer.accept = vec![crate::auth::KeyHeader::Bearer];
+        assert_eq!(authorizer_env(&c, "s")[ACCEPT_VAR], "bearer");
     }
 }

@@ -1,6 +1,7 @@
 //! The description of one mcpctl deployment, shared by `mcpctl deploy` (real AWS) and
 //! `mcpctl dev` (local emulation) so both build exactly the same stack.
 
+pub mod auth;
 pub mod config;
 pub mod env;
 pub mod names;

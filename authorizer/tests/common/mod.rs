@@ -1,10 +1,15 @@
-//! The fixture the event tests share: an in-memory secret and the documented payload-2.0
-//! REQUEST authorizer event.
+//! The fixture the event tests share: an in-memory secret, the documented payload-2.0 REQUEST
+//! authorizer event, and the two recorded-shape events in `tests/fixtures/`: `x-api-key.json`
+//! (identity source `$request.header.x-api-key`) and `bearer.json` (identity source
+//! `$request.header.Authorization`), headers lower-cased as API Gateway passes them. With both
+//! headers accepted the authorizer has no identity source, and [`without_identity_source`]
+//! makes that event from either.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub use mcpctl_authorizer::Accepted;
 use mcpctl_authorizer::{
     authorize, AuthorizerEvent, FetchError, KeyStore, SecretKeys, SecretSource,
 };
@@ -97,6 +102,53 @@ pub fn event_with_key(key: &str) -> AuthorizerEvent {
     ))
 }
 
+/// `tests/fixtures/NAME.json`, whose key is [`CURRENT`].
+pub fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("the fixture exists");
+    serde_json::from_str(&text).expect("the fixture is JSON")
+}
+
+/// The `x-api-key.json` event with `key` in place of the real key, as API Gateway sends it for
+/// the identity source `$request.header.x-api-key`.
+pub fn x_api_key_event(key: &str) -> Value {
+    let mut event = fixture("x-api-key");
+    event["headers"]["x-api-key"] = json!(key);
+    event["identitySource"] = json!([key]);
+    event
+}
+
+/// The `bearer.json` event with `authorization` as the whole `Authorization` value, as API
+/// Gateway sends it for the identity source `$request.header.Authorization`.
+pub fn authorization_event(authorization: &str) -> Value {
+    let mut event = fixture("bearer");
+    event["headers"]["authorization"] = json!(authorization);
+    event["identitySource"] = json!([authorization]);
+    event
+}
+
+/// `Authorization: Bearer KEY`.
+pub fn bearer_event(key: &str) -> Value {
+    authorization_event(&format!("Bearer {key}"))
+}
+
+/// The event as API Gateway sends it when the authorizer has no identity source (both headers
+/// accepted).
+pub fn without_identity_source(mut event: Value) -> Value {
+    if let Some(object) = event.as_object_mut() {
+        object.remove("identitySource");
+    }
+    event
+}
+
+/// `event` with header `name` set to `value` as well.
+pub fn with_header(mut event: Value, name: &str, value: &str) -> Value {
+    event["headers"][name] = json!(value);
+    event
+}
+
 pub fn parse(value: Value) -> AuthorizerEvent {
     serde_json::from_value(value).expect("a payload-2.0 event deserializes")
 }
@@ -110,5 +162,5 @@ pub fn run<F: std::future::Future>(future: F) -> F::Output {
 }
 
 pub fn response_json(event: &AuthorizerEvent, store: &KeyStore<StaticSource>) -> Value {
-    serde_json::to_value(run(authorize(event, store))).unwrap()
+    serde_json::to_value(run(authorize(event, Accepted::BOTH, store))).unwrap()
 }
