@@ -1,9 +1,11 @@
 //! `mcpctl config CLIENT`: the ready-to-paste configuration of one MCP client for the deployed
-//! stack (or the local dev stack with `--local`). Printing the key is the point of this command:
-//! the snippet is useless without it.
+//! stack (or the local dev stack with `--local`), from the same `client_config` functions
+//! `mcpctl dev` prints. By default the snippet holds no key (an environment variable, a VS Code
+//! prompt, or a placeholder for the HTTP APIs), and stderr says how to provide it, with the key;
+//! `--inline-key` writes the key in.
 
-use anyhow::Result;
-use mcpctl_devstack::client_config::{Client, Target};
+use anyhow::{bail, Result};
+use mcpctl_devstack::client_config::{export_line, KeySource, McpClient, Target, API_KEY_ENV};
 use serde_json::json;
 
 use crate::aws::Aws;
@@ -20,20 +22,35 @@ pub enum ClientName {
     Claude,
     /// Windsurf (~/.codeium/windsurf/mcp_config.json)
     Windsurf,
+    /// Codex CLI (~/.codex/config.toml)
+    Codex,
+    /// Gemini CLI (~/.gemini/settings.json)
+    Gemini,
+    /// Claude API: the Messages API's MCP connector (request body)
+    ClaudeApi,
+    /// OpenAI Responses API: an `mcp` tool (request body)
+    Openai,
 }
 
-impl From<ClientName> for Client {
+impl From<ClientName> for McpClient {
     fn from(c: ClientName) -> Self {
         match c {
-            ClientName::Cursor => Client::Cursor,
-            ClientName::Vscode => Client::VsCode,
-            ClientName::Claude => Client::ClaudeCode,
-            ClientName::Windsurf => Client::Windsurf,
+            ClientName::Cursor => McpClient::Cursor,
+            ClientName::Vscode => McpClient::VsCode,
+            ClientName::Claude => McpClient::ClaudeCode,
+            ClientName::Windsurf => McpClient::Windsurf,
+            ClientName::Codex => McpClient::Codex,
+            ClientName::Gemini => McpClient::Gemini,
+            ClientName::ClaudeApi => McpClient::ClaudeApi,
+            ClientName::Openai => McpClient::OpenAi,
         }
     }
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_long_help = "By default the snippet holds no key, so the file can be committed: Cursor, Windsurf, Codex, Gemini and the `claude mcp add` line read it from MCPCTL_API_KEY (stderr prints the `export` line that sets it), VS Code asks for it, and the Claude and OpenAI APIs, which expand no variables, get the placeholder <MCPCTL_API_KEY>. --inline-key writes the key in. The header is x-api-key when [authorizer] accept takes it, else Authorization: Bearer (the Claude API only sends a bearer token). See docs/clients.md."
+)]
 pub struct Args {
     /// The client to configure.
     #[arg(value_enum)]
@@ -42,6 +59,10 @@ pub struct Args {
     /// and the local key) instead of the deployed stack.
     #[arg(long)]
     pub local: bool,
+    /// Write the API key into the snippet instead of reading it from MCPCTL_API_KEY (or a VS
+    /// Code prompt, or a placeholder). Keep what you write from it out of version control.
+    #[arg(long)]
+    pub inline_key: bool,
 }
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
@@ -55,6 +76,15 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         Some(defaults) => defaults,
         None => super::load_config(cli)?,
     };
+    let client = McpClient::from(args.client);
+    // Before any AWS call: a client that cannot send an accepted header gets no snippet.
+    let Some(header) = client.header(mcpctl_stack::auth::accepted(&config)) else {
+        bail!(
+            "{} sends the key only as `Authorization: Bearer`, which [authorizer] accept in {} does not take: add \"bearer\" to it and deploy",
+            client.title(),
+            cli.config.display()
+        );
+    };
     let (url, key) = if args.local {
         local_target(cli)?
     } else {
@@ -64,27 +94,71 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         let key = endpoint::current_key(&ctx).await?;
         (super::endpoint_url(&api, &config.api.stage), key)
     };
-    let client = Client::from(args.client);
     let target = Target {
         name: &config.name,
         url: &url,
         api_key: &key,
     };
+    let snippet = client.snippet(&url, &config.name, target.key_mode(args.inline_key), header);
+    // The hosted APIs connect from their providers' servers: a local or plain-http URL is out of
+    // their reach (the Claude API refuses anything but https://).
+    let out_of_reach = (client.hosted() && !url.starts_with("https://")).then(|| {
+        format!(
+            "the {} connects from its provider's servers and needs a public https:// URL, which {url} is not",
+            client.title()
+        )
+    });
     match cli.output {
-        Output::Json => super::print_json(&json!({
-            "client": client.title(),
-            "location": client.location(),
-            "url": url,
-            "config": client.json(&target).unwrap_or_else(|| json!(client.snippet(&target))),
-        })),
+        Output::Json => {
+            let mut out = json!({
+                "client": client.title(),
+                "id": client.id(),
+                "location": client.location(),
+                "url": url,
+                "format": snippet.format.word(),
+                "header": snippet.header.word(),
+                "key": snippet.key.word(),
+                "config": snippet.value.clone().unwrap_or_else(|| json!(snippet.text)),
+                "text": snippet.text,
+            });
+            // The key where the text form shows it (stderr), never for a placeholder.
+            match &snippet.key {
+                KeySource::Env => {
+                    out["env_var"] = json!(API_KEY_ENV);
+                    out["export"] = json!(export_line(&key));
+                    out["api_key"] = json!(key);
+                }
+                KeySource::Prompt { input } => {
+                    out["input"] = json!(input);
+                    out["api_key"] = json!(key);
+                }
+                KeySource::Inline => out["api_key"] = json!(key),
+                KeySource::Placeholder => {}
+            }
+            if let Some(warning) = &out_of_reach {
+                out["warning"] = json!(warning);
+            }
+            let headers = client.request_headers();
+            if !headers.is_empty() {
+                out["request_headers"] = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
+            }
+            super::print_json(&out)
+        }
         Output::Text => {
             // The snippet alone on stdout, so `mcpctl config cursor > .cursor/mcp.json` works.
             eprintln!(
-                "{} ({}); it contains the API key:",
+                "{} ({}); {}",
                 client.title(),
-                client.location()
+                client.location(),
+                snippet.key_help(&key)
             );
-            println!("{}", client.snippet(&target));
+            if let Some(warning) = &out_of_reach {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}", snippet.text);
             Ok(())
         }
     }
