@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{assert_success, changed_steps, policy, stderr, stdout, Project};
+use common::{assert_success, changed_steps, path_str, policy, stderr, stdout, Project};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -19,6 +19,7 @@ timeout_s = 20
 GREETING = "hello"
 
 [authorizer]
+accept = ["x-api-key"]
 cache_ttl_s = 120
 secret_cache_ttl_s = 30
 
@@ -33,7 +34,21 @@ team = "platform"
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_creates_every_resource_with_the_expected_configuration() {
     let p = Project::new(CONFIG);
-    let summary = p.deploy_json();
+    // A copy of the zips deploy uploads, to look inside what Lambda received.
+    let uploaded = p.dir.join("uploaded");
+    let out = p.mcpctl_env(
+        &[
+            "deploy",
+            "--prebuilt",
+            path_str(&p.prebuilt()),
+            "-o",
+            "json",
+        ],
+        &[("MCPCTL_KEEP_PACKAGES", path_str(&uploaded))],
+    );
+    assert_success(&out);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["architecture"], "arm64");
     let sdk = p.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let iam = aws_sdk_iam::Client::new(&sdk);
@@ -74,12 +89,22 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
     assert_eq!(c.handler(), Some("bootstrap"));
     assert_eq!(c.memory_size(), Some(512));
     assert_eq!(c.timeout(), Some(20));
+    // Graviton by default: arm64, running an aarch64 bootstrap (read back from the zip whose
+    // CodeSha256 Lambda reports).
     assert_eq!(
         c.architectures()
             .iter()
             .map(|a| a.as_str())
             .collect::<Vec<_>>(),
-        ["x86_64"]
+        ["arm64"]
+    );
+    let zip = std::fs::read(uploaded.join("server.zip")).unwrap();
+    assert_eq!(c.code_sha256(), Some(common::code_sha256(&zip).as_str()));
+    let bootstrap = common::bootstrap_of(&zip);
+    assert_eq!(common::elf_machine(&bootstrap), 183, "aarch64");
+    assert_eq!(
+        bootstrap,
+        std::fs::read(p.prebuilt().join("mcpctl-server")).unwrap()
     );
     let env = c.environment().unwrap().variables().unwrap();
     assert_eq!(
@@ -107,6 +132,21 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         .unwrap();
     let c = authorizer.configuration().unwrap();
     assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
+    assert_eq!(
+        c.architectures()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["arm64"]
+    );
+    let zip = std::fs::read(uploaded.join("authorizer.zip")).unwrap();
+    assert_eq!(c.code_sha256(), Some(common::code_sha256(&zip).as_str()));
+    let bootstrap = common::bootstrap_of(&zip);
+    assert_eq!(common::elf_machine(&bootstrap), 183, "aarch64");
+    assert_eq!(
+        bootstrap,
+        std::fs::read(p.prebuilt().join("mcpctl-authorizer")).unwrap()
+    );
     assert_eq!(c.memory_size(), Some(128));
     assert_eq!(c.timeout(), Some(5));
     let env = c.environment().unwrap().variables().unwrap();
@@ -313,8 +353,12 @@ fn changing_one_field_changes_only_that_resource() {
     );
     assert_eq!(s["mutating_calls"], 1, "{s}");
 
-    // New code for the authorizer only: one UpdateFunctionCode.
-    std::fs::copy("/bin/echo", p.prebuilt().join("mcpctl-authorizer")).unwrap();
+    // New code for the authorizer only (another aarch64 binary): one UpdateFunctionCode.
+    std::fs::copy(
+        p.prebuilt().join("mcpctl-server"),
+        p.prebuilt().join("mcpctl-authorizer"),
+    )
+    .unwrap();
     let s = p.deploy_json();
     assert_eq!(
         changed_steps(&s),
@@ -464,4 +508,49 @@ async fn changing_the_stage_removes_the_old_one() {
         .collect();
     assert_eq!(stages, ["v1"]);
     assert_eq!(p.deploy_json()["mutating_calls"], 0);
+}
+
+/// `[authorizer] accept`: one header is the identity source and the cache key; both headers
+/// (the default) mean no identity source, so API Gateway lets bearer-only requests reach the
+/// authorizer, and no cache. Switching converges and a rerun changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_accepted_key_headers_set_identity_sources_and_cache() {
+    let p = Project::new("name = \"acc\"\nregion = \"us-east-1\"\n");
+    p.deploy_json();
+    assert_eq!(read(&p).await, (Vec::<String>::new(), 0));
+    let env = p.deploy_json();
+    assert_eq!(env["mutating_calls"], 0, "{env}");
+
+    p.write_config("name = \"acc\"\nregion = \"us-east-1\"\n[authorizer]\naccept = [\"x-api-key\"]\n");
+    p.deploy_json();
+    assert_eq!(
+        read(&p).await,
+        (vec!["$request.header.x-api-key".to_string()], 300)
+    );
+    p.write_config("name = \"acc\"\nregion = \"us-east-1\"\n[authorizer]\naccept = [\"bearer\"]\n");
+    p.deploy_json();
+    assert_eq!(
+        read(&p).await,
+        (vec!["$request.header.Authorization".to_string()], 300)
+    );
+    // Back to both: the identity source is cleared and the cache turned off in one update.
+    p.write_config("name = \"acc\"\nregion = \"us-east-1\"\n");
+    p.deploy_json();
+    assert_eq!(read(&p).await, (Vec::<String>::new(), 0));
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
+}
+
+/// The stack's authorizer: its identity sources and result TTL.
+async fn read(p: &Project) -> (Vec<String>, i32) {
+    let apigw = aws_sdk_apigatewayv2::Client::new(&p.sdk().await);
+    let api = apigw.get_apis().send().await.unwrap().items()[0]
+        .api_id()
+        .unwrap()
+        .to_string();
+    let a = apigw.get_authorizers().api_id(&api).send().await.unwrap();
+    let a = &a.items()[0];
+    (
+        a.identity_source().to_vec(),
+        a.authorizer_result_ttl_in_seconds().unwrap_or(0),
+    )
 }

@@ -1,5 +1,8 @@
-//! The REQUEST authorizer: payload 2.0, simple responses (`{"isAuthorized": bool}`), keyed on
-//! the `x-api-key` header, its verdict cached for `authorizer.cache_ttl_s`.
+//! The REQUEST authorizer: payload 2.0, simple responses (`{"isAuthorized": bool}`). Its
+//! identity sources and verdict cache follow `[authorizer] accept` (`mcpctl_stack::auth`): one
+//! accepted header is the identity source and the cache key (`authorizer.cache_ttl_s`); with
+//! both `x-api-key` and `Authorization: Bearer` there is no identity source (API Gateway would
+//! refuse a request missing any listed one) and so no cache.
 
 use anyhow::Result;
 use aws_sdk_apigatewayv2::types::{Authorizer, AuthorizerType};
@@ -8,7 +11,6 @@ use super::{Ctx, FieldDiff, Resource, WholeOrFields};
 use crate::aws;
 use crate::steps::Change;
 
-pub const IDENTITY_SOURCE: &str = "$request.header.x-api-key";
 const PAYLOAD_VERSION: &str = "2.0";
 
 pub struct ApiAuthorizer {
@@ -16,6 +18,7 @@ pub struct ApiAuthorizer {
     pub name: String,
     /// The Lambda invocation URI API Gateway calls.
     pub uri: String,
+    pub identity_sources: Vec<String>,
     pub ttl_s: i32,
 }
 
@@ -29,7 +32,9 @@ impl ApiAuthorizer {
                 ctx.partition(),
                 ctx.aws.region
             ),
-            ttl_s: i32::try_from(ctx.config.authorizer.cache_ttl_s).unwrap_or(i32::MAX),
+            identity_sources: mcpctl_stack::auth::identity_sources(ctx.config),
+            ttl_s: i32::try_from(mcpctl_stack::auth::effective_cache_ttl_s(ctx.config))
+                .unwrap_or(i32::MAX),
         }
     }
 }
@@ -104,7 +109,7 @@ impl Resource for ApiAuthorizer {
         update.field(
             "identity source",
             cur.identity_source.as_slice(),
-            &[IDENTITY_SOURCE.to_string()][..],
+            self.identity_sources.as_slice(),
         );
         update.field("cache ttl", &cur.ttl_s.unwrap_or(0), &self.ttl_s);
         WholeOrFields::update(update)
@@ -130,7 +135,9 @@ impl Resource for ApiAuthorizer {
                 .authorizer_uri(&self.uri)
                 .authorizer_payload_format_version(PAYLOAD_VERSION)
                 .enable_simple_responses(true)
-                .identity_source(IDENTITY_SOURCE)
+                .set_identity_source(
+                    (!self.identity_sources.is_empty()).then(|| self.identity_sources.clone()),
+                )
                 .authorizer_result_ttl_in_seconds(self.ttl_s)
                 .send()
                 .await
@@ -147,7 +154,9 @@ impl Resource for ApiAuthorizer {
                 .authorizer_uri(&self.uri)
                 .authorizer_payload_format_version(PAYLOAD_VERSION)
                 .enable_simple_responses(true)
-                .identity_source(IDENTITY_SOURCE)
+                // The whole list, empty included, in the same call as the TTL: a cache needs an
+                // identity source, so clearing one and turning the other off go together.
+                .set_identity_source(Some(self.identity_sources.clone()))
                 .authorizer_result_ttl_in_seconds(self.ttl_s)
                 .send()
                 .await
