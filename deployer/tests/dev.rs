@@ -244,3 +244,34 @@ fn sigterm_stops_dev_too() {
         assert!(!alive(p), "instance {p} survived SIGTERM");
     }
 }
+
+/// `mcpctl invoke --local` through the dev stack with the key as `x-api-key` and, with
+/// `--bearer`, as `Authorization: Bearer`; a wrong key is refused either way.
+#[test]
+fn invoke_reaches_the_dev_stack_with_either_key_header() {
+    let dev = start("invoke-headers", &[]);
+    let key = dev.banner["api_key"].as_str().unwrap().to_string();
+    let invoke = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mcpctl"))
+            .arg("-c")
+            .arg(dev.dir.join("deploy.toml"))
+            .args(["invoke", "--local"])
+            .args(extra)
+            .arg("tools/list")
+            .env_remove("MCPCTL_API_KEY")
+            .output()
+            .unwrap()
+    };
+    for extra in [&[][..], &["--bearer"][..]] {
+        let out = invoke(extra);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("calculate"));
+        let mut wrong = extra.to_vec();
+        wrong.extend(["--api-key", "0000"]);
+        let out = invoke(&wrong);
+        assert!(!out.status.success(), "{wrong:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("HTTP 403"), "{wrong:?}: {err}");
+        assert!(!err.contains(&key), "the key leaked: {err}");
+    }
+}

@@ -147,8 +147,9 @@ async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
     assert_eq!(key("AWSCURRENT").await.as_deref(), Some(new.as_str()));
     assert_eq!(key("AWSPREVIOUS").await, None);
     assert!(!stdout(&out).contains(&new));
-    // The default deploy.toml: 300 s verdict cache + 60 s secret cache.
-    assert!(stdout(&out).contains("up to 360 s"), "{}", stdout(&out));
+    // The default deploy.toml accepts both key headers, so API Gateway caches no verdict: only
+    // the authorizer's 60 s secret cache remains.
+    assert!(stdout(&out).contains("up to 60 s"), "{}", stdout(&out));
     let again = p.mcpctl(&["rotate-key", "--finalize"]);
     assert_success(&again);
     assert!(stdout(&again).contains("nothing to finalize"));

@@ -10,6 +10,7 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::ServiceExt;
+use mcpctl_stack::auth::{KeyHeader, API_KEY_HEADER};
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -27,9 +28,13 @@ pub struct Args {
     /// Call this MCP endpoint instead of the deployed stack.
     #[arg(long)]
     pub url: Option<String>,
-    /// Send this key as `x-api-key` (default: the stack's current key).
+    /// Send this key (default: the stack's current key), as `x-api-key` unless --bearer.
     #[arg(long, env = "MCPCTL_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Send the key as `Authorization: Bearer KEY` instead of `x-api-key: KEY` (the default
+    /// when the stack's `[authorizer] accept` has only `bearer`).
+    #[arg(long)]
+    pub bearer: bool,
     /// Call the local `mcpctl dev` stack.
     #[arg(long, conflicts_with = "url")]
     pub local: bool,
@@ -69,15 +74,26 @@ fn parse_request(args: &Args) -> Result<Request> {
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let request = parse_request(args)?;
     let (url, key) = target(cli, args).await?;
+    let bearer = args.bearer
+        || (args.url.is_none()
+            && super::load_config(cli).is_ok_and(|c| {
+                !mcpctl_stack::auth::accepted(&c)
+                    .headers()
+                    .contains(&KeyHeader::XApiKey)
+            }));
     let mut headers = HashMap::new();
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.clone());
     if let Some(k) = key {
         let value = HeaderValue::from_str(&k)
             .map_err(|_| anyhow!("the API key is not a valid header value"))?;
-        headers.insert(HeaderName::from_static("x-api-key"), value);
+        if bearer {
+            // rmcp sends it as `Authorization: Bearer KEY`.
+            config = config.auth_header(k);
+        } else {
+            headers.insert(HeaderName::from_static(API_KEY_HEADER), value);
+        }
     }
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(url.clone()).custom_headers(headers),
-    );
+    let transport = StreamableHttpClientTransport::from_config(config.custom_headers(headers));
     let client = ().serve(transport).await.map_err(|e| anyhow!(explain(&url, &e.to_string())))?;
     let result: Result<(Value, bool)> = async {
         match request {
@@ -128,7 +144,7 @@ fn explain(url: &str, error: &str) -> String {
     match status {
         Some(401) => format!("{url} wants an API key (HTTP 401): pass --api-key or use the stack's key"),
         Some(403) => format!(
-            "{url} refused the API key (HTTP 403): a finalized rotation may have dropped it; `mcpctl deploy --show-key` prints the current one"
+            "{url} refused the API key, or got none (HTTP 403): a finalized rotation may have dropped it; `mcpctl deploy --show-key` prints the current one"
         ),
         Some(404) => format!("no MCP endpoint at {url} (HTTP 404): check the URL and the stage"),
         Some(code) => format!("{url} answered HTTP {code} to initialize"),
@@ -228,6 +244,7 @@ mod tests {
             arguments: arguments.map(str::to_string),
             url: None,
             api_key: None,
+            bearer: false,
             local: false,
         }
     }

@@ -45,7 +45,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     }
     // Both keys work until the API Gateway verdict cache and the authorizer's secret cache
     // have expired.
-    let overlap_s = config.authorizer.cache_ttl_s + config.authorizer.secret_cache_ttl_s;
+    let overlap_s = overlap_s(&config);
     if args.finalize {
         let dropped = drop_previous(&ctx).await?;
         return report_finalized(cli.output, dropped, overlap_s);
@@ -102,9 +102,7 @@ fn run_local(cli: &Cli, args: &Args) -> Result<()> {
     if args.finalize {
         let had_previous = state.keys()?.is_some_and(|k| k.previous.is_some());
         state.finalize()?;
-        let overlap_s = super::load_config(cli)
-            .map(|c| c.authorizer.cache_ttl_s + c.authorizer.secret_cache_ttl_s)
-            .unwrap_or(0);
+        let overlap_s = super::load_config(cli).map(|c| overlap_s(&c)).unwrap_or(0);
         report_finalized(cli.output, had_previous, overlap_s)
     } else {
         if !args.force && state.keys()?.is_some_and(|k| k.previous.is_some()) {
@@ -116,6 +114,12 @@ fn run_local(cli: &Cli, args: &Args) -> Result<()> {
         let pair = state.rotate()?;
         report_rotated(cli.output, &pair.current)
     }
+}
+
+/// How long a dropped key may still work: API Gateway's verdict cache (off when both key
+/// headers are accepted) plus the authorizer's own secret cache.
+fn overlap_s(config: &mcpctl_stack::Config) -> u32 {
+    mcpctl_stack::auth::effective_cache_ttl_s(config) + config.authorizer.secret_cache_ttl_s
 }
 
 /// The version labelled AWSPREVIOUS, if any.
@@ -177,7 +181,8 @@ fn report_finalized(output: Output, dropped: bool, overlap_s: u32) -> Result<()>
             if dropped {
                 println!(
                     "The previous API key is dropped; it may keep working for up to {overlap_s} s \
-                     (authorizer.cache_ttl_s + secret_cache_ttl_s), while cached verdicts expire."
+                     (the verdict cache, authorizer.cache_ttl_s when one key header is \
+                     accepted, + secret_cache_ttl_s), while caches expire."
                 );
             } else {
                 println!("There was no previous API key; nothing to finalize.");
