@@ -40,11 +40,12 @@ pub fn package_both(
             (ServerPackage::Zip(zip), what)
         }
         Package::Image => {
-            let image = image::build(&server, Path::new("/"))?;
+            let image = image::build(&server, binaries.platform, Path::new("/"))?;
             let what = format!(
-                "server image {} KiB ({} files)",
+                "server image {} KiB ({} files, {})",
                 image.layer.bytes.len() / 1024,
-                image.files.len()
+                image.files.len(),
+                binaries.platform.oci_architecture
             );
             (ServerPackage::Image(image), what)
         }

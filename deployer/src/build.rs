@@ -1,5 +1,6 @@
 //! Builds the two Lambda binaries for provided.al2023 with cargo-zigbuild (glibc 2.34 target,
-//! no Docker), or takes prebuilt ones, and checks that each can start there.
+//! no Docker) for deploy.toml's `architecture`, or takes prebuilt ones, and checks that each can
+//! start there: the right ELF machine, no glibc newer than 2.34.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -7,11 +8,10 @@ use std::process::Stdio;
 use anyhow::{bail, Context, Result};
 
 use crate::elf;
+use crate::platform::Platform;
 
 pub const SERVER_BIN: &str = "mcpctl-server";
 pub const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
-/// The `.2.34` suffix makes zig link against glibc 2.34, what provided.al2023 has.
-pub const TARGET: &str = "x86_64-unknown-linux-gnu.2.34";
 /// Skips the build: a directory holding `mcpctl-server` and `mcpctl-authorizer`.
 pub const PREBUILT_ENV: &str = "MCPCTL_PREBUILT_DIR";
 
@@ -19,12 +19,34 @@ pub const PREBUILT_ENV: &str = "MCPCTL_PREBUILT_DIR";
 pub struct Binaries {
     pub server: PathBuf,
     pub authorizer: PathBuf,
+    /// What both were checked to be built for.
+    pub platform: &'static Platform,
     /// Newest glibc symbol version each needs, for the step's report.
     pub newest_glibc: Option<String>,
+    /// Flags of the build environment left out because they tie the code to one CPU.
+    pub ignored_flags: Vec<String>,
 }
 
-/// Takes the binaries from `dir`, checked like built ones.
-pub fn prebuilt(dir: &Path) -> Result<Binaries> {
+impl Binaries {
+    /// The build step's report: `built for arm64, needs GLIBC_2.34`.
+    pub fn describe(&self, how: &str) -> String {
+        let mut out = format!(
+            "{how} for {}, needs {}",
+            self.platform.architecture,
+            self.newest_glibc.as_deref().unwrap_or("no glibc")
+        );
+        if !self.ignored_flags.is_empty() {
+            out.push_str(&format!(
+                "; ignored {} (Lambda's CPU is not this machine's)",
+                self.ignored_flags.join(" ")
+            ));
+        }
+        out
+    }
+}
+
+/// Takes the binaries from `dir`, checked like built ones against `platform`.
+pub fn prebuilt(dir: &Path, platform: &'static Platform) -> Result<Binaries> {
     let server = dir.join(SERVER_BIN);
     let authorizer = dir.join(AUTHORIZER_BIN);
     for path in [&server, &authorizer] {
@@ -35,24 +57,34 @@ pub fn prebuilt(dir: &Path) -> Result<Binaries> {
             );
         }
     }
-    checked(server, authorizer)
+    checked(server, authorizer, platform)
 }
 
-/// `cargo zigbuild --release` of both crates in the workspace around `dir`.
-pub async fn zigbuild(dir: &Path) -> Result<Binaries> {
+/// `cargo zigbuild --release` of both crates in the workspace around `dir`, for `platform`'s
+/// triple with glibc 2.34, the code generated for its baseline CPU whatever RUSTFLAGS or
+/// `.cargo/config` say (see [`lambda_rustflags`]).
+pub async fn zigbuild(dir: &Path, platform: &'static Platform) -> Result<Binaries> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let (rustflags, ignored) = lambda_rustflags(
+        platform,
+        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
+        std::env::var("RUSTFLAGS").ok().as_deref(),
+    );
+    let target = platform.zig_target();
     let out = tokio::process::Command::new(cargo)
         .args([
             "zigbuild",
             "--release",
             "--target",
-            TARGET,
+            &target,
             "-p",
             SERVER_BIN,
             "-p",
             AUTHORIZER_BIN,
             "--message-format=json-render-diagnostics",
         ])
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+        .env_remove("RUSTFLAGS")
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
@@ -63,12 +95,67 @@ pub async fn zigbuild(dir: &Path) -> Result<Binaries> {
         if stderr.contains("no such command") {
             bail!("cargo-zigbuild is not installed: run `cargo install cargo-zigbuild` and `pip install ziglang`");
         }
+        if stderr.contains("target may not be installed") {
+            bail!(
+                "the Rust target {} is not installed: run `rustup target add {}`",
+                platform.triple,
+                platform.triple
+            );
+        }
         bail!("cargo zigbuild failed:\n{}", first_error(&stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let server = executable(&stdout, SERVER_BIN)?;
     let authorizer = executable(&stdout, AUTHORIZER_BIN)?;
-    checked(server, authorizer)
+    let mut binaries = checked(server, authorizer, platform)?;
+    binaries.ignored_flags = ignored;
+    Ok(binaries)
+}
+
+/// The rustflags of the Lambda build, as `CARGO_ENCODED_RUSTFLAGS` (which cargo takes over
+/// `RUSTFLAGS` and every `rustflags` of `.cargo/config.toml`): those of the environment without
+/// `target-cpu` and `target-feature` (a `-C target-cpu=native` would tune the code to this
+/// machine and can fault on Lambda's), plus `-C target-cpu=<platform baseline>`. Returns the
+/// flags and what was left out.
+pub fn lambda_rustflags(
+    platform: &Platform,
+    encoded: Option<&str>,
+    plain: Option<&str>,
+) -> (String, Vec<String>) {
+    let flags: Vec<String> = match (encoded, plain) {
+        (Some(e), _) if !e.is_empty() => e.split('\x1f').map(str::to_string).collect(),
+        (Some(_), _) => Vec::new(),
+        (None, Some(p)) => p.split_whitespace().map(str::to_string).collect(),
+        (None, None) => Vec::new(),
+    };
+    let ties_to_a_cpu = |codegen: &str| {
+        codegen.starts_with("target-cpu=") || codegen.starts_with("target-feature=")
+    };
+    let mut kept = Vec::new();
+    let mut ignored = Vec::new();
+    let mut i = 0;
+    while i < flags.len() {
+        let flag = flags[i].as_str();
+        // `-C x`, `-Cx`, `--codegen x`, `--codegen=x`.
+        let (codegen, width) = match flag {
+            "-C" | "--codegen" => (flags.get(i + 1).map(String::as_str), 2),
+            _ => (
+                flag.strip_prefix("-C")
+                    .or_else(|| flag.strip_prefix("--codegen="))
+                    .filter(|c| !c.is_empty()),
+                1,
+            ),
+        };
+        match codegen {
+            Some(c) if ties_to_a_cpu(c) => {
+                ignored.push(flags[i..(i + width).min(flags.len())].join(" "));
+            }
+            _ => kept.extend(flags[i..(i + width).min(flags.len())].iter().cloned()),
+        }
+        i += width;
+    }
+    kept.push(format!("-Ctarget-cpu={}", platform.target_cpu));
+    (kept.join("\x1f"), ignored)
 }
 
 /// The compiler's first error and what follows it (at most 20 lines): the part worth reading.
@@ -98,25 +185,33 @@ fn executable(messages: &str, name: &str) -> Result<PathBuf> {
         })
 }
 
-fn checked(server: PathBuf, authorizer: PathBuf) -> Result<Binaries> {
+fn checked(server: PathBuf, authorizer: PathBuf, platform: &'static Platform) -> Result<Binaries> {
     let mut newest = None;
     for path in [&server, &authorizer] {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let n = elf::check_lambda_compatible(&bytes)
-            .with_context(|| format!("{} cannot run on Lambda provided.al2023", path.display()))?;
+        let n = elf::check_lambda_compatible(&bytes, platform).with_context(|| {
+            format!(
+                "{} cannot run on Lambda provided.al2023 ({})",
+                path.display(),
+                platform.architecture
+            )
+        })?;
         newest = newest.max(n);
     }
     Ok(Binaries {
         server,
         authorizer,
+        platform,
         newest_glibc: newest,
+        ignored_flags: Vec::new(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::{ARM64, X86_64};
 
     #[test]
     fn finds_the_executable_in_cargo_messages() {
@@ -143,10 +238,73 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mcpctl-prebuilt-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy("/bin/true", dir.join(SERVER_BIN)).unwrap();
-        let e = prebuilt(&dir).unwrap_err().to_string();
+        let e = prebuilt(&dir, &X86_64).unwrap_err().to_string();
         assert!(e.contains(AUTHORIZER_BIN), "{e}");
         std::fs::copy("/bin/true", dir.join(AUTHORIZER_BIN)).unwrap();
-        assert!(prebuilt(&dir).is_ok());
+        let b = prebuilt(&dir, &X86_64).unwrap();
+        assert_eq!(b.platform, &X86_64);
+        assert!(b
+            .describe("prebuilt")
+            .starts_with("prebuilt for x86_64, needs GLIBC_2."));
+        // This machine's x86_64 binaries are not arm64 ones.
+        let e = format!("{:#}", prebuilt(&dir, &ARM64).unwrap_err());
+        assert!(
+            e.contains("cannot run on Lambda provided.al2023 (arm64)")
+                && e.contains("built for x86_64 (ELF machine 62)"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn flags(encoded: &str) -> Vec<&str> {
+        encoded.split('\x1f').collect()
+    }
+
+    #[test]
+    fn the_lambda_build_generates_code_for_the_baseline_cpu_not_this_one() {
+        let (f, ignored) = lambda_rustflags(&ARM64, None, None);
+        assert_eq!(flags(&f), ["-Ctarget-cpu=generic"]);
+        assert!(ignored.is_empty());
+        let (f, _) = lambda_rustflags(&X86_64, None, None);
+        assert_eq!(flags(&f), ["-Ctarget-cpu=x86-64"]);
+
+        // RUSTFLAGS, in every spelling rustc takes, loses what ties it to this CPU only.
+        let (f, ignored) = lambda_rustflags(
+            &ARM64,
+            None,
+            Some("-C target-cpu=native --cfg tokio_unstable -Ctarget-feature=+sve2 --codegen=target-cpu=neoverse-v2 -C opt-level=3 --codegen target-feature=+lse"),
+        );
+        assert_eq!(
+            flags(&f),
+            [
+                "--cfg",
+                "tokio_unstable",
+                "-C",
+                "opt-level=3",
+                "-Ctarget-cpu=generic"
+            ]
+        );
+        assert_eq!(
+            ignored,
+            [
+                "-C target-cpu=native",
+                "-Ctarget-feature=+sve2",
+                "--codegen=target-cpu=neoverse-v2",
+                "--codegen target-feature=+lse"
+            ]
+        );
+        // CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS, as in cargo; empty means none.
+        let (f, ignored) = lambda_rustflags(
+            &X86_64,
+            Some("-Ctarget-cpu=native\x1f-Dwarnings"),
+            Some("--cfg x"),
+        );
+        assert_eq!(flags(&f), ["-Dwarnings", "-Ctarget-cpu=x86-64"]);
+        assert_eq!(ignored, ["-Ctarget-cpu=native"]);
+        let (f, _) = lambda_rustflags(&X86_64, Some(""), Some("-Ctarget-cpu=native"));
+        assert_eq!(flags(&f), ["-Ctarget-cpu=x86-64"]);
+        // A dangling `-C` is passed on for rustc to complain about.
+        let (f, _) = lambda_rustflags(&ARM64, None, Some("-C"));
+        assert_eq!(flags(&f), ["-C", "-Ctarget-cpu=generic"]);
     }
 }

@@ -1,13 +1,15 @@
-//! Reads the glibc symbol versions an x86_64 ELF binary needs (its `.gnu.version_r` section),
-//! so deploy refuses a binary that would fail to start on provided.al2023 (glibc 2.34) with
-//! "version `GLIBC_2.35' not found" only once it runs in Lambda.
+//! Reads what an ELF binary needs to start: its machine (x86_64 or aarch64), its interpreter and
+//! libraries, and the glibc symbol versions it requires (its `.gnu.version_r` section), so deploy
+//! refuses a binary built for the other architecture, or one that would fail to start on
+//! provided.al2023 (glibc 2.34) with "version `GLIBC_2.35' not found" only once it runs in Lambda.
 
 use thiserror::Error;
+
+use crate::platform::{machine_name, Platform};
 
 /// provided.al2023 ships glibc 2.34.
 pub const MAX_GLIBC: (u32, u32) = (2, 34);
 
-const EM_X86_64: u16 = 62;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
 const SHT_GNU_VERDEF: u32 = 0x6fff_fffd;
 
@@ -17,12 +19,22 @@ pub enum ElfError {
     NotElf,
     #[error("not a 64-bit little-endian ELF binary")]
     Unsupported,
-    #[error("built for machine {0}, but Lambda runs x86_64 (machine 62)")]
-    WrongMachine(u16),
+    #[error(
+        "built for {} (ELF machine {found}), but architecture = \"{architecture}\" runs {} \
+         (machine {expected}): build for {} or set `architecture` in deploy.toml",
+        machine_name(*found),
+        machine_name(*expected),
+        machine_name(*expected)
+    )]
+    WrongMachine {
+        found: u16,
+        expected: u16,
+        architecture: &'static str,
+    },
     #[error("truncated or corrupt ELF ({0})")]
     Corrupt(&'static str),
-    #[error("needs {needed}, but provided.al2023 has glibc {}.{}: build with `cargo zigbuild --target x86_64-unknown-linux-gnu.2.34`", MAX_GLIBC.0, MAX_GLIBC.1)]
-    GlibcTooNew { needed: String },
+    #[error("needs {needed}, but provided.al2023 has glibc {}.{}: build with `cargo zigbuild --target {target}`", MAX_GLIBC.0, MAX_GLIBC.1)]
+    GlibcTooNew { needed: String, target: String },
 }
 
 fn u16_at(d: &[u8], at: usize) -> Result<u16, ElfError> {
@@ -64,17 +76,31 @@ struct Section {
     info: usize,
 }
 
-/// A 64-bit little-endian x86_64 ELF, or why not.
-fn check_header(d: &[u8]) -> Result<(), ElfError> {
+/// A 64-bit little-endian ELF (x86_64 and aarch64 both are), or why not; returns its machine.
+fn check_header(d: &[u8]) -> Result<u16, ElfError> {
     if d.get(..4) != Some(b"\x7fELF") {
         return Err(ElfError::NotElf);
     }
     if d.get(4) != Some(&2) || d.get(5) != Some(&1) {
         return Err(ElfError::Unsupported);
     }
-    let machine = u16_at(d, 0x12)?;
-    if machine != EM_X86_64 {
-        return Err(ElfError::WrongMachine(machine));
+    u16_at(d, 0x12)
+}
+
+/// The ELF machine (`e_machine`) of a 64-bit little-endian binary or library.
+pub fn machine(d: &[u8]) -> Result<u16, ElfError> {
+    check_header(d)
+}
+
+/// Fails unless the binary is an ELF for `platform`'s machine.
+pub fn check_machine(d: &[u8], platform: &Platform) -> Result<(), ElfError> {
+    let found = check_header(d)?;
+    if found != platform.elf_machine {
+        return Err(ElfError::WrongMachine {
+            found,
+            expected: platform.elf_machine,
+            architecture: platform.architecture.as_str(),
+        });
     }
     Ok(())
 }
@@ -135,8 +161,7 @@ pub fn dynamic_deps(d: &[u8]) -> Result<DynamicDeps, ElfError> {
     Ok(deps)
 }
 
-/// Every version name the binary requires from its shared libraries (e.g. `GLIBC_2.34`),
-/// after checking it is an x86_64 ELF.
+/// Every version name the binary requires from its shared libraries (e.g. `GLIBC_2.34`).
 pub fn needed_versions(d: &[u8]) -> Result<Vec<String>, ElfError> {
     check_header(d)?;
     let sh_num = usize::from(u16_at(d, 0x3c)?);
@@ -238,12 +263,17 @@ pub fn newest_glibc(d: &[u8]) -> Result<Option<String>, ElfError> {
         .map(|(_, n)| n))
 }
 
-/// Fails when the binary needs a glibc newer than Lambda's.
-pub fn check_lambda_compatible(d: &[u8]) -> Result<Option<String>, ElfError> {
+/// Fails when the binary is not for `platform`'s machine or needs a glibc newer than Lambda's;
+/// returns the newest glibc version it needs.
+pub fn check_lambda_compatible(d: &[u8], platform: &Platform) -> Result<Option<String>, ElfError> {
+    check_machine(d, platform)?;
     let newest = newest_glibc(d)?;
     if let Some(n) = &newest {
         if glibc_version(n).is_some_and(|v| v > MAX_GLIBC) {
-            return Err(ElfError::GlibcTooNew { needed: n.clone() });
+            return Err(ElfError::GlibcTooNew {
+                needed: n.clone(),
+                target: platform.zig_target(),
+            });
         }
     }
     Ok(newest)
@@ -252,6 +282,7 @@ pub fn check_lambda_compatible(d: &[u8]) -> Result<Option<String>, ElfError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::{ARM64, X86_64};
 
     fn system_binary() -> Vec<u8> {
         std::fs::read("/bin/true").expect("/bin/true exists on Linux")
@@ -288,18 +319,63 @@ mod tests {
             .position(|w| w == newest.as_bytes())
             .unwrap();
         bin[at..at + too_new.len()].copy_from_slice(too_new.as_bytes());
+        let e = check_lambda_compatible(&bin, &X86_64).unwrap_err();
         assert_eq!(
-            check_lambda_compatible(&bin),
-            Err(ElfError::GlibcTooNew { needed: too_new })
+            e,
+            ElfError::GlibcTooNew {
+                needed: too_new,
+                target: "x86_64-unknown-linux-gnu.2.34".into()
+            }
         );
+        assert!(
+            e.to_string()
+                .ends_with("`cargo zigbuild --target x86_64-unknown-linux-gnu.2.34`"),
+            "{e}"
+        );
+        // The same binary relabelled aarch64 is refused for its glibc too, with aarch64's target.
+        bin[0x12..0x14].copy_from_slice(&183u16.to_le_bytes());
+        let e = check_lambda_compatible(&bin, &ARM64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("aarch64-unknown-linux-gnu.2.34"), "{e}");
     }
 
     #[test]
     fn non_elf_and_wrong_machine_are_refused() {
         assert_eq!(needed_versions(b"#!/bin/sh\n"), Err(ElfError::NotElf));
+        assert_eq!(
+            check_lambda_compatible(b"#!/bin/sh\n", &ARM64),
+            Err(ElfError::NotElf)
+        );
         let mut bin = system_binary();
-        bin[0x12] = 183; // aarch64
-        assert_eq!(needed_versions(&bin), Err(ElfError::WrongMachine(183)));
+        assert_eq!(machine(&bin), Ok(62));
+        assert!(check_lambda_compatible(&bin, &X86_64).is_ok());
+        let e = check_lambda_compatible(&bin, &ARM64).unwrap_err();
+        assert_eq!(
+            e,
+            ElfError::WrongMachine {
+                found: 62,
+                expected: 183,
+                architecture: "arm64"
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "built for x86_64 (ELF machine 62), but architecture = \"arm64\" runs aarch64 \
+             (machine 183): build for aarch64 or set `architecture` in deploy.toml"
+        );
+        bin[0x12..0x14].copy_from_slice(&183u16.to_le_bytes());
+        assert_eq!(machine(&bin), Ok(183));
+        assert!(check_lambda_compatible(&bin, &ARM64).is_ok());
+        let e = check_lambda_compatible(&bin, &X86_64)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("built for aarch64 (ELF machine 183), but architecture = \"x86_64\""),
+            "{e}"
+        );
+        // The versions are read whatever the machine.
+        assert!(!needed_versions(&bin).unwrap().is_empty());
     }
 
     #[test]

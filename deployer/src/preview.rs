@@ -98,7 +98,10 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
     if code.is_none() {
         changes.push(Planned::new(
             "code",
-            Change::Done("built at deploy (pass --prebuilt DIR to compare)".into()),
+            Change::Done(format!(
+                "built for {} at deploy (pass --prebuilt DIR to compare)",
+                config.architecture
+            )),
         ));
     }
     let (server_code, authorizer_code) = match code {

@@ -350,7 +350,10 @@ async fn a_holder_whose_lock_was_taken_over_stops_and_leaves_the_successors_lock
         .await
         .unwrap();
     assert_eq!(
-        tags.tags().unwrap().get("mcpctl:lock-token").map(String::as_str),
+        tags.tags()
+            .unwrap()
+            .get("mcpctl:lock-token")
+            .map(String::as_str),
         Some("the-successors-token")
     );
 }

@@ -76,10 +76,8 @@ async fn plan_shows_creates_then_nothing_then_exactly_the_edit() {
     assert_success(&text);
     let text = stdout(&text);
     assert!(text.contains("+ function plandemo-server"), "{text}");
-    assert!(
-        text.contains("code: built at deploy") || text.contains("built at deploy"),
-        "{text}"
-    );
+    // Built for deploy.toml's architecture: arm64 unless it says otherwise.
+    assert!(text.contains("built for arm64 at deploy"), "{text}");
 
     p.deploy_json();
 
@@ -113,7 +111,11 @@ async fn plan_shows_creates_then_nothing_then_exactly_the_edit() {
     );
 
     // Other code than deployed: with --prebuilt the code change shows up.
-    std::fs::copy("/bin/false", p.prebuilt().join("mcpctl-server")).unwrap();
+    std::fs::copy(
+        p.prebuilt().join("mcpctl-authorizer"),
+        p.prebuilt().join("mcpctl-server"),
+    )
+    .unwrap();
     let v = plan_json(&p, &["--prebuilt", prebuilt]);
     let server = v["changes"]
         .as_array()

@@ -23,6 +23,9 @@ pub struct FunctionSpec {
     /// The Lambda function name, e.g. `mcp-server-server`.
     pub name: String,
     pub binary: PathBuf,
+    /// An executable that runs `binary` (e.g. under qemu-user); `binary` itself when `None`.
+    /// The task root stays `binary`'s directory either way.
+    pub launcher: Option<PathBuf>,
     pub memory_mb: u32,
     pub timeout: Duration,
     pub region: String,
@@ -335,7 +338,11 @@ impl Function {
         let number = self.numbers.fetch_add(1, Ordering::Relaxed) + 1;
         let spec = InstanceSpec {
             label: format!("{}#{number}", self.spec.label),
-            binary: self.spec.binary.clone(),
+            binary: self
+                .spec
+                .launcher
+                .clone()
+                .unwrap_or_else(|| self.spec.binary.clone()),
             task_root: self.task_root.clone(),
             function_arn: self.spec.arn(),
             env: self.instance_env.clone(),

@@ -45,6 +45,76 @@ pub enum DevError {
     Secrets(std::io::Error),
     #[error("{what} binary {path} does not exist")]
     MissingBinary { what: &'static str, path: String },
+    #[error("cannot write the launcher of the functions: {0}")]
+    Launcher(std::io::Error),
+}
+
+/// Runs every function instance as `program args... BINARY` instead of `BINARY`: how
+/// `mcpctl dev --arch arm64` runs the arm64 Lambda binaries on an x86_64 machine
+/// (`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launcher {
+    pub program: PathBuf,
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// The launcher scripts of one stack (`exec program args... BINARY "$@"`), removed with it.
+struct LauncherDir(PathBuf);
+
+impl LauncherDir {
+    fn create() -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("mcpctl-dev-launch-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(Self(dir))
+    }
+
+    /// An executable `name` that runs `binary` through `launcher` with the same arguments.
+    fn script(
+        &self,
+        name: &str,
+        launcher: &Launcher,
+        binary: &std::path::Path,
+    ) -> std::io::Result<PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::PermissionsExt;
+        // Single-quoted for the shell, any byte but `'` as is.
+        let quote = |s: &std::ffi::OsStr| {
+            let mut q = b" '".to_vec();
+            for &b in s.as_bytes() {
+                if b == b'\'' {
+                    q.extend_from_slice(b"'\\''");
+                } else {
+                    q.push(b);
+                }
+            }
+            q.push(b'\'');
+            q
+        };
+        let mut script = b"#!/bin/sh\nexec".to_vec();
+        script.extend(quote(launcher.program.as_os_str()));
+        for arg in &launcher.args {
+            script.extend(quote(arg));
+        }
+        // Absolute: the instance runs in the binary's directory.
+        let binary = std::fs::canonicalize(binary)?;
+        script.extend(quote(binary.as_os_str()));
+        script.extend_from_slice(b" \"$@\"\n");
+        let path = self.0.join(name);
+        std::fs::write(&path, script)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        Ok(path)
+    }
+}
+
+impl Drop for LauncherDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Everything `mcpctl dev` needs to run.
@@ -76,11 +146,20 @@ pub struct DevStack {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<()>>,
     _secrets: secrets::SecretsStandIn,
+    _launchers: Option<LauncherDir>,
 }
 
 impl DevStack {
     /// Binds the gateway and starts serving; functions start lazily on their first request.
     pub async fn start(options: DevOptions) -> Result<Self, DevError> {
+        Self::start_with_launcher(options, None).await
+    }
+
+    /// [`DevStack::start`], each function instance run through `launcher` if there is one.
+    pub async fn start_with_launcher(
+        options: DevOptions,
+        launcher: Option<Launcher>,
+    ) -> Result<Self, DevError> {
         for (what, path) in [
             ("server", &options.server_bin),
             ("authorizer", &options.authorizer_bin),
@@ -92,6 +171,17 @@ impl DevStack {
                 });
             }
         }
+        let (launchers, server_launcher, authorizer_launcher) = match &launcher {
+            Some(l) => {
+                let dir = LauncherDir::create().map_err(DevError::Launcher)?;
+                let server = dir.script("server", l, &options.server_bin);
+                let authorizer = dir.script("authorizer", l, &options.authorizer_bin);
+                let server = server.map_err(DevError::Launcher)?;
+                let authorizer = authorizer.map_err(DevError::Launcher)?;
+                (Some(dir), Some(server), Some(authorizer))
+            }
+            None => (None, None, None),
+        };
         let config = &options.config;
         let names = StackNames::new(&config.name);
         let secret = secrets::SecretIdentity {
@@ -146,6 +236,7 @@ impl DevStack {
                 label: "server".into(),
                 name: names.server_function(),
                 binary: options.server_bin.clone(),
+                launcher: server_launcher,
                 memory_mb: config.server.memory_mb,
                 timeout: Duration::from_secs(config.server.timeout_s.into()),
                 region: config.region.clone(),
@@ -160,6 +251,7 @@ impl DevStack {
                 label: "authorizer".into(),
                 name: names.authorizer_function(),
                 binary: options.authorizer_bin.clone(),
+                launcher: authorizer_launcher,
                 memory_mb: config.authorizer.memory_mb,
                 timeout: Duration::from_secs(config.authorizer.timeout_s.into()),
                 region: config.region.clone(),
@@ -210,6 +302,7 @@ impl DevStack {
             stop: Some(stop),
             serving: Some(serving),
             _secrets: secrets,
+            _launchers: launchers,
         })
     }
 

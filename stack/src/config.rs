@@ -62,6 +62,8 @@ pub struct Config {
     pub profile: Option<String>,
     /// `zip` (default) or `image` (OCI image pushed to ECR).
     pub package: Package,
+    /// The instruction set both functions run on: `arm64` (Graviton, the default) or `x86_64`.
+    pub architecture: Architecture,
     pub server: ServerConfig,
     pub authorizer: AuthorizerConfig,
     pub api: ApiConfig,
@@ -120,6 +122,35 @@ pub struct CorsConfig {
     pub max_age_s: u32,
 }
 
+/// Lambda's `Architectures`: what both functions are built for and run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+pub enum Architecture {
+    /// AWS Graviton (64-bit Arm): cheaper per GB-second than x86_64 for the same work.
+    #[default]
+    #[serde(rename = "arm64")]
+    Arm64,
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 2] = [Architecture::Arm64, Architecture::X86_64];
+
+    /// The name Lambda and deploy.toml use: `arm64` or `x86_64`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a `[stages.NAME]` table may change.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -127,6 +158,7 @@ pub struct StageOverride {
     pub name: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
+    pub architecture: Option<Architecture>,
     pub server_memory_mb: Option<u32>,
     pub server_timeout_s: Option<u32>,
     pub tags: BTreeMap<String, String>,
@@ -139,6 +171,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             profile: None,
             package: Package::Zip,
+            architecture: Architecture::Arm64,
             server: ServerConfig::default(),
             authorizer: AuthorizerConfig::default(),
             api: ApiConfig::default(),
@@ -309,6 +342,9 @@ impl Config {
         }
         if over.profile.is_some() {
             c.profile = over.profile.clone();
+        }
+        if let Some(a) = over.architecture {
+            c.architecture = a;
         }
         if let Some(m) = over.server_memory_mb {
             c.server.memory_mb = m;
@@ -1133,5 +1169,75 @@ mod tests {
         assert_eq!(prod.server.memory_mb, 1024);
         assert_eq!(prod.tags.get("env").map(String::as_str), Some("prod"));
         assert!(c.for_stage("qa").unwrap_err().contains("prod"));
+    }
+
+    #[test]
+    fn architecture_defaults_to_arm64_and_a_stage_may_change_it() {
+        let arch = |text: &str| Config::parse(text, "deploy.toml").map(|c| c.architecture);
+        assert_eq!(arch("").unwrap(), Architecture::Arm64);
+        assert_eq!(
+            arch("architecture = \"arm64\"").unwrap(),
+            Architecture::Arm64
+        );
+        assert_eq!(
+            arch("architecture = \"x86_64\"").unwrap(),
+            Architecture::X86_64
+        );
+        let c = Config::parse(
+            "name = \"app\"\n[stages.intel]\narchitecture = \"x86_64\"\n[stages.same]\n",
+            "deploy.toml",
+        )
+        .unwrap();
+        assert_eq!(c.architecture, Architecture::Arm64);
+        assert_eq!(
+            c.for_stage("intel").unwrap().architecture,
+            Architecture::X86_64
+        );
+        assert_eq!(
+            c.for_stage("same").unwrap().architecture,
+            Architecture::Arm64
+        );
+        let c = Config::parse(
+            "architecture = \"x86_64\"\n[stages.graviton]\narchitecture = \"arm64\"\n",
+            "deploy.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.for_stage("graviton").unwrap().architecture,
+            Architecture::Arm64
+        );
+        assert_eq!(Architecture::Arm64.to_string(), "arm64");
+        assert_eq!(Architecture::X86_64.as_str(), "x86_64");
+    }
+
+    #[test]
+    fn architecture_other_than_lambdas_two_is_refused_at_its_key() {
+        for (text, key, line, got) in [
+            ("architecture = \"amd64\"", "architecture", 1, "amd64"),
+            (
+                "name = \"a\"\narchitecture = \"aarch64\"",
+                "architecture",
+                2,
+                "aarch64",
+            ),
+            ("architecture = \"ARM64\"", "architecture", 1, "ARM64"),
+            (
+                "[stages.prod]\narchitecture = \"x86-64\"",
+                "stages.prod.architecture",
+                2,
+                "x86-64",
+            ),
+        ] {
+            let (at, msg) = invalid(text);
+            assert!(
+                msg.starts_with(&format!("`{key}` unknown variant `{got}`"))
+                    && msg.contains("`arm64`")
+                    && msg.contains("`x86_64`")
+                    && at == line,
+                "{text:?}: line {at}: {msg}"
+            );
+        }
+        let (at, msg) = invalid("name = \"a\"\narchitecture = 64");
+        assert!(msg.starts_with("`architecture` ") && at == 2, "{msg}");
     }
 }

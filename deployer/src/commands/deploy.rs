@@ -12,6 +12,7 @@ use crate::aws::Aws;
 use crate::build::{self, PREBUILT_ENV};
 use crate::lock;
 use crate::package::LambdaZip;
+use crate::platform::Platform;
 use crate::resources::api::{ApiInfo, HttpApi};
 use crate::resources::authorizer::ApiAuthorizer;
 use crate::resources::function::{Code, Function};
@@ -37,15 +38,20 @@ pub struct Args {
     #[arg(long)]
     pub show_key: bool,
     /// Skip the build: take `mcpctl-server` and `mcpctl-authorizer` from DIR (still checked for
-    /// x86_64 and glibc <= 2.34).
+    /// deploy.toml's `architecture` and glibc <= 2.34).
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
 }
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
+    let platform = Platform::of(config.architecture);
     // Bad prebuilt binaries fail before anything in AWS is touched.
-    let prebuilt = args.prebuilt.as_deref().map(build::prebuilt).transpose()?;
+    let prebuilt = args
+        .prebuilt
+        .as_deref()
+        .map(|dir| build::prebuilt(dir, platform))
+        .transpose()?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
     let names = &ctx.names;
@@ -67,15 +73,17 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             };
             let b = match prebuilt {
                 Some(b) => b,
-                None => build::zigbuild(&project_dir).await?,
+                None => build::zigbuild(&project_dir, platform).await?,
             };
-            let glibc = b.newest_glibc.as_deref().unwrap_or("no glibc");
-            Ok((Change::Done(format!("{how}, needs {glibc}")), b))
+            Ok((Change::Done(b.describe(how)), b))
         })
         .await?;
     let packages = steps
         .run("package", async { package_both(config.package, &binaries) })
         .await?;
+    if let Some(dir) = std::env::var_os(KEEP_PACKAGES_ENV) {
+        keep_packages(std::path::Path::new(&dir), &packages)?;
+    }
     let Deployed { api, image } = lock::while_locked(
         &ctx,
         "deploy",
@@ -98,6 +106,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         Output::Json => super::print_json(&json!({
             "stack": config.name,
             "region": config.region,
+            "architecture": config.architecture.as_str(),
             "endpoint": endpoint,
             "image": image,
             "secret_id": names.secret(),
@@ -131,6 +140,23 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             println!("Try it:   mcpctl{stage} invoke tools/list");
         }
     }
+    Ok(())
+}
+
+/// Testing knob: a directory where deploy leaves a copy of the zips it uploads
+/// (`server.zip`, `authorizer.zip`), so a test can look inside what AWS received (its
+/// `CodeSha256` ties the copy to the upload).
+const KEEP_PACKAGES_ENV: &str = "MCPCTL_KEEP_PACKAGES";
+
+fn keep_packages(
+    dir: &std::path::Path,
+    (server, authorizer): &(ServerPackage, LambdaZip),
+) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let ServerPackage::Zip(zip) = server {
+        std::fs::write(dir.join("server.zip"), &zip.bytes)?;
+    }
+    std::fs::write(dir.join("authorizer.zip"), &authorizer.bytes)?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! `mcpctl dev`: the whole deployed stack on this machine. API Gateway (routes, authorizer and
 //! its cache, payload 2.0), Lambda (runtime API, cold starts, timeouts) and the Secrets Manager
-//! read are emulated by mcpctl-devstack; the server and authorizer are the real binaries.
+//! read are emulated by mcpctl-devstack; the server and authorizer are the real binaries: a
+//! native build by default, or with `--arch` exactly the Lambda build deploy uploads, run under
+//! qemu-user when this machine is of the other architecture.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -8,12 +10,14 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 use mcpctl_devstack::client_config::{self, Client, Target};
-use mcpctl_devstack::{DevOptions, DevStack, LocalState, Log, DEFAULT_MAX_INSTANCES};
+use mcpctl_devstack::{DevOptions, DevStack, Launcher, LocalState, Log, DEFAULT_MAX_INSTANCES};
+use mcpctl_stack::config::Architecture;
 use mcpctl_stack::Config;
 use serde_json::json;
 
 use crate::local::{self, DEFAULT_PORT};
-use crate::{signals, Cli, Output};
+use crate::platform::Platform;
+use crate::{elf, signals, Cli, Output};
 
 const SERVER_BIN: &str = "mcpctl-server";
 const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
@@ -44,6 +48,54 @@ pub struct Args {
     /// Where the local key and endpoint live (default: .mcpctl/dev beside deploy.toml).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Run the Lambda build for this architecture (cargo zigbuild, glibc 2.34: the binaries
+    /// deploy uploads) instead of a native build; on a machine of the other architecture under
+    /// qemu-user (`qemu-aarch64 -L /usr/aarch64-linux-gnu` for arm64 on x86_64).
+    #[arg(long, value_enum, value_name = "ARCH")]
+    pub arch: Option<ArchArg>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchArg {
+    #[value(name = "arm64")]
+    Arm64,
+    #[value(name = "x86_64")]
+    X86_64,
+}
+
+impl ArchArg {
+    fn platform(self) -> &'static Platform {
+        Platform::of(match self {
+            ArchArg::Arm64 => Architecture::Arm64,
+            ArchArg::X86_64 => Architecture::X86_64,
+        })
+    }
+}
+
+/// How the functions run: natively, or the Lambda build of `platform`, through `launcher`
+/// when this machine cannot run it itself.
+struct Execution {
+    platform: Option<&'static Platform>,
+    launcher: Option<Launcher>,
+}
+
+impl Execution {
+    /// For the banner: `native build`, `arm64 Lambda build under qemu-aarch64 ...`.
+    fn describe(&self) -> String {
+        match (self.platform, &self.launcher) {
+            (None, _) => "native build".to_string(),
+            (Some(p), None) => format!("{} Lambda build (glibc 2.34), native", p.architecture),
+            (Some(p), Some(l)) => format!(
+                "{} Lambda build (glibc 2.34) under {}",
+                p.architecture,
+                std::iter::once(l.program.as_os_str())
+                    .chain(l.args.iter().map(|a| a.as_os_str()))
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        }
+    }
 }
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
@@ -51,8 +103,12 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     if let Some(key) = &args.api_key {
         check_key(key)?;
     }
+    let platform = args.arch.map(ArchArg::platform);
+    // Checked before a build of minutes: qemu is there when needed.
+    let launcher = platform.map(launcher_for).transpose()?.flatten();
     // Binaries first: a failed build must not leave a key file behind.
-    let (server_bin, authorizer_bin) = binaries(cli, args).await?;
+    let (server_bin, authorizer_bin) = binaries(cli, args, platform).await?;
+    let execution = Execution { platform, launcher };
     let state = local::state(cli, args.state_dir.as_deref());
     let keys = match &args.api_key {
         Some(key) => state.set_key(key),
@@ -62,16 +118,19 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let bind = SocketAddr::new(args.bind, args.port);
-    let stack = DevStack::start(DevOptions {
-        config: config.clone(),
-        server_bin,
-        authorizer_bin,
-        state: state.clone(),
-        bind,
-        max_instances: args.max_instances.into(),
-        integration_limit: mcpctl_devstack::INTEGRATION_LIMIT,
-        log: Log::stderr(),
-    })
+    let stack = DevStack::start_with_launcher(
+        DevOptions {
+            config: config.clone(),
+            server_bin,
+            authorizer_bin,
+            state: state.clone(),
+            bind,
+            max_instances: args.max_instances.into(),
+            integration_limit: mcpctl_devstack::INTEGRATION_LIMIT,
+            log: Log::stderr(),
+        },
+        execution.launcher.clone(),
+    )
     .await
     .map_err(|e| anyhow::anyhow!("cannot start the local stack: {e}"))?;
     let url = stack.url();
@@ -87,8 +146,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         api_key: &keys.current,
     };
     match cli.output {
-        Output::Json => print_json_banner(&target, &state)?,
-        Output::Text => print_banner(&config, &target, &state, bind),
+        Output::Json => print_json_banner(&target, &state, &execution)?,
+        Output::Text => print_banner(&config, &target, &state, bind, &execution),
     }
 
     signals::wait_for_stop().await;
@@ -130,12 +189,83 @@ fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The binaries to run: given, prebuilt in target/release, or built now.
-async fn binaries(cli: &Cli, args: &Args) -> Result<(PathBuf, PathBuf)> {
+/// How this machine runs `platform`'s binaries: itself (`None`), or under qemu-user with the
+/// cross glibc as its library root.
+fn launcher_for(platform: &'static Platform) -> Result<Option<Launcher>> {
+    if platform.is_host() {
+        return Ok(None);
+    }
+    let host = Platform::host().map_or(std::env::consts::ARCH, Platform::machine_name);
+    let install = format!(
+        "on Debian/Ubuntu: apt-get install qemu-user {}",
+        platform.cross_package
+    );
+    let qemu = find_on_path(platform.qemu).with_context(|| {
+        format!(
+            "--arch {} on this {host} machine runs the functions under {}, which is not installed ({install})",
+            platform.architecture, platform.qemu
+        )
+    })?;
+    let loader = Path::new(platform.cross_sysroot)
+        .join("lib")
+        .join(platform.loader);
+    if !loader.is_file() {
+        bail!(
+            "--arch {} on this {host} machine runs the functions under {} with the {} glibc of {}, but {} is missing ({install})",
+            platform.architecture,
+            platform.qemu,
+            platform.machine_name(),
+            platform.cross_sysroot,
+            loader.display()
+        );
+    }
+    let mut args = vec!["-L".into(), platform.cross_sysroot.into()];
+    if let Some(cpu) = platform.qemu_cpu.filter(|cpu| qemu_knows_cpu(&qemu, cpu)) {
+        args.extend(["-cpu".into(), cpu.into()]);
+    }
+    Ok(Some(Launcher {
+        program: qemu,
+        args,
+    }))
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Whether `qemu -cpu help` lists `cpu` (qemu 7 and newer know Neoverse N1).
+fn qemu_knows_cpu(qemu: &Path, cpu: &str) -> bool {
+    std::process::Command::new(qemu)
+        .args(["-cpu", "help"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .any(|w| w == cpu)
+        })
+}
+
+/// The binaries to run: given, prebuilt in the target directory, or built now (natively, or
+/// with `--arch` the Lambda build deploy makes).
+async fn binaries(
+    cli: &Cli,
+    args: &Args,
+    platform: Option<&'static Platform>,
+) -> Result<(PathBuf, PathBuf)> {
     if let (Some(server), Some(authorizer)) = (&args.server_bin, &args.authorizer_bin) {
         for path in [server, authorizer] {
             if !path.is_file() {
                 bail!("{} does not exist", path.display());
+            }
+            if let Some(platform) = platform {
+                check_machine(path, platform)?;
             }
         }
         return Ok((server.clone(), authorizer.clone()));
@@ -144,18 +274,54 @@ async fn binaries(cli: &Cli, args: &Args) -> Result<(PathBuf, PathBuf)> {
         "cannot find the mcpctl workspace to build the functions: run from the workspace or pass --server-bin and --authorizer-bin",
     )?;
     if args.no_build {
-        let pair = release_binaries(&target_dir(&root).await?);
+        let target = target_dir(&root).await?;
+        let (pair, build) = match platform {
+            None => (
+                release_binaries(&target.join("release")),
+                format!("cargo build --release -p {SERVER_BIN} -p {AUTHORIZER_BIN}"),
+            ),
+            Some(p) => (
+                release_binaries(&target.join(p.triple).join("release")),
+                format!(
+                    "scripts/lambda-build, or `mcpctl dev --arch {}` without --no-build",
+                    p.architecture
+                ),
+            ),
+        };
         for path in [&pair.0, &pair.1] {
             if !path.is_file() {
                 bail!(
-                    "--no-build: {} does not exist; run `cargo build --release -p {SERVER_BIN} -p {AUTHORIZER_BIN}` first",
+                    "--no-build: {} does not exist; run {build} first",
                     path.display()
                 );
+            }
+            if let Some(platform) = platform {
+                check_machine(path, platform)?;
             }
         }
         return Ok(pair);
     }
-    build(&root).await
+    match platform {
+        None => build(&root).await,
+        Some(p) => {
+            eprintln!(
+                "[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} for Lambda {} (cargo zigbuild --release --target {}, as deploy builds them; the first build takes a few minutes)",
+                p.architecture,
+                p.zig_target()
+            );
+            let built = crate::build::zigbuild(&root, p).await?;
+            eprintln!("[dev] {}", built.describe("built"));
+            Ok((built.server, built.authorizer))
+        }
+    }
+}
+
+/// `--arch` runs binaries of that architecture only.
+fn check_machine(path: &Path, platform: &Platform) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    elf::check_machine(&bytes, platform)
+        .with_context(|| format!("--arch {}: {}", platform.architecture, path.display()))?;
+    Ok(())
 }
 
 /// The workspace that holds the function crates: around deploy.toml, else the one this
@@ -200,8 +366,8 @@ async fn target_dir(root: &Path) -> Result<PathBuf> {
         .context("cargo metadata names no target directory")
 }
 
-fn release_binaries(target: &Path) -> (PathBuf, PathBuf) {
-    let release = target.join("release");
+/// Both binaries in `release`, a cargo profile directory.
+fn release_binaries(release: &Path) -> (PathBuf, PathBuf) {
     (release.join(SERVER_BIN), release.join(AUTHORIZER_BIN))
 }
 
@@ -222,10 +388,16 @@ async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
     if !status.success() {
         bail!("cargo build failed (see the compiler output above)");
     }
-    Ok(release_binaries(&target_dir(root).await?))
+    Ok(release_binaries(&target_dir(root).await?.join("release")))
 }
 
-fn print_banner(config: &Config, target: &Target<'_>, state: &LocalState, bind: SocketAddr) {
+fn print_banner(
+    config: &Config,
+    target: &Target<'_>,
+    state: &LocalState,
+    bind: SocketAddr,
+    execution: &Execution,
+) {
     println!("mcpctl dev: {} running locally (no AWS)\n", config.name);
     println!("  MCP endpoint  {}", target.url);
     println!(
@@ -240,6 +412,7 @@ fn print_banner(config: &Config, target: &Target<'_>, state: &LocalState, bind: 
         config.authorizer.memory_mb,
         config.authorizer.timeout_s
     );
+    println!("  Binaries      {}", execution.describe());
     println!(
         "  Auth cache    {} s per key (authorizer.cache_ttl_s)",
         config.authorizer.cache_ttl_s
@@ -257,7 +430,7 @@ fn print_banner(config: &Config, target: &Target<'_>, state: &LocalState, bind: 
     println!("\nRequests are logged below (stderr). Ctrl-C stops everything.");
 }
 
-fn print_json_banner(target: &Target<'_>, state: &LocalState) -> Result<()> {
+fn print_json_banner(target: &Target<'_>, state: &LocalState, execution: &Execution) -> Result<()> {
     let mut clients = serde_json::Map::new();
     for client in Client::ALL {
         let key = match client {
@@ -278,6 +451,8 @@ fn print_json_banner(target: &Target<'_>, state: &LocalState) -> Result<()> {
             "url": target.url,
             "api_key": target.api_key,
             "state_dir": state.dir().display().to_string(),
+            "architecture": execution.platform.map(|p| p.architecture.as_str()),
+            "binaries": execution.describe(),
             "clients": clients,
         })
     );

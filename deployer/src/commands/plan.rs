@@ -8,14 +8,16 @@ use serde_json::json;
 use crate::artifacts;
 use crate::aws::Aws;
 use crate::build::{self, PREBUILT_ENV};
+use crate::platform::Platform;
 use crate::preview::{preview_stack, render, Action, Planned};
 use crate::resources::Ctx;
 use crate::{Cli, Output};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Compare the code too: zip `mcpctl-server` and `mcpctl-authorizer` from DIR and compare
-    /// their hashes with the deployed ones (otherwise the code is built at deploy time).
+    /// Compare the code too: zip `mcpctl-server` and `mcpctl-authorizer` from DIR (checked for
+    /// deploy.toml's `architecture`) and compare their hashes with the deployed ones (otherwise
+    /// the code is built at deploy time).
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
 }
@@ -23,7 +25,10 @@ pub struct Args {
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
     let code = match &args.prebuilt {
-        Some(dir) => Some(artifacts::code_hashes(&config, &build::prebuilt(dir)?)?),
+        Some(dir) => Some(artifacts::code_hashes(
+            &config,
+            &build::prebuilt(dir, Platform::of(config.architecture))?,
+        )?),
         None => None,
     };
     let aws = Aws::connect(&config).await?;
@@ -35,6 +40,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         Output::Json => super::print_json(&json!({
             "stack": config.name,
             "region": config.region,
+            "architecture": config.architecture.as_str(),
             "changes": changes,
             "to_create": count(Action::Create),
             "to_update": count(Action::Update),
@@ -45,8 +51,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         }))?,
         Output::Text => {
             println!(
-                "Plan for stack {} in {} (nothing was changed):",
-                config.name, config.region
+                "Plan for stack {} in {}, {} (nothing was changed):",
+                config.name, config.region, config.architecture
             );
             print!("{}", render(changes));
             if changes.iter().any(Planned::is_change) {

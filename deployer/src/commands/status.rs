@@ -1,5 +1,5 @@
-//! `mcpctl status`: what is deployed (endpoint, functions, authorizer cache, key age) and how it
-//! drifted from deploy.toml. The drift is `mcpctl plan`'s, from the same single read; nothing
+//! `mcpctl status`: what is deployed (endpoint, functions and their architecture, authorizer
+//! cache, key age) and how it drifted from deploy.toml. The drift is `mcpctl plan`'s, from the same single read; nothing
 //! is changed and the key itself is never shown.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -130,6 +130,7 @@ fn function_json(f: &FunctionState) -> Value {
         "last_modified": f.last_modified,
         "code_sha256": f.code_sha256,
         "package_type": f.package_type,
+        "architecture": f.architecture(),
         "memory_mb": f.memory_mb,
         "timeout_s": f.timeout_s,
     })
@@ -162,8 +163,9 @@ fn render(
     ] {
         let value = match f {
             Some(f) => format!(
-                "{}, {} MB / {} s, code {}, last modified {}",
+                "{}, {}, {} MB / {} s, code {}, last modified {}",
                 f.package_type.as_deref().unwrap_or("Zip").to_lowercase(),
+                f.architecture(),
                 f.memory_mb.map_or("?".into(), |m| m.to_string()),
                 f.timeout_s.map_or("?".into(), |t| t.to_string()),
                 short_sha(&f.code_sha256),

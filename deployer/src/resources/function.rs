@@ -1,7 +1,9 @@
-//! A Lambda function on provided.al2023 (x86_64, handler `bootstrap`) from a zip, or from an
-//! ECR image pinned by digest, updated only when the code's SHA-256 or the configuration differ,
-//! waiting on the SDK waiters after each change. Lambda cannot turn a zip function into an image
-//! function: switching `package` replaces the function.
+//! A Lambda function on provided.al2023 (arm64 or x86_64, as deploy.toml's `architecture` says;
+//! handler `bootstrap`) from a zip, or from an ECR image pinned by digest, updated only when the
+//! code's SHA-256, its architecture or the configuration differ, waiting on the SDK waiters after
+//! each change. The architecture belongs to the code: UpdateFunctionCode sets both at once.
+//! Lambda cannot turn a zip function into an image function: switching `package` replaces the
+//! function.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -24,7 +26,6 @@ use mcpctl_stack::config::Package;
 
 const RUNTIME: Runtime = Runtime::Providedal2023;
 const HANDLER: &str = "bootstrap";
-const ARCHITECTURE: Architecture = Architecture::X8664;
 const WAIT_LIMIT: Duration = Duration::from_secs(300);
 
 /// Lambda's InvalidParameterValueException while IAM has not yet propagated a change: a new
@@ -116,6 +117,8 @@ pub struct Function {
     pub description: String,
     pub role_arn: String,
     pub code: Code,
+    /// The instruction set `code` is built for.
+    pub architecture: Architecture,
     pub memory_mb: i32,
     pub timeout_s: i32,
     pub env: BTreeMap<String, String>,
@@ -140,12 +143,23 @@ pub struct FunctionState {
     pub tags: HashMap<String, String>,
 }
 
+impl FunctionState {
+    /// `arm64` or `x86_64`; Lambda's default, x86_64, when it reports none.
+    pub fn architecture(&self) -> &str {
+        self.architectures
+            .first()
+            .map_or(Architecture::X8664.as_str(), String::as_str)
+    }
+}
+
 #[derive(Debug, Default, PartialEq)]
 pub struct FunctionPlan {
     pub create: bool,
     /// Delete and create again: the package type differs.
     pub replace: bool,
     pub code: bool,
+    /// The code runs on the other architecture now (uploaded again, with it).
+    pub architecture: bool,
     /// Configuration fields that differ.
     pub configuration: Vec<String>,
     pub tags: BTreeMap<String, String>,
@@ -235,9 +249,9 @@ impl Resource for Function {
         FunctionPlan {
             create: false,
             replace: false,
+            code: cur.code_sha256 != self.code.code_sha256(),
             // Architecture is part of the code: changing it means uploading the code again.
-            code: cur.code_sha256 != self.code.code_sha256()
-                || !(cur.architectures.is_empty() || cur.architectures == [ARCHITECTURE.as_str()]),
+            architecture: cur.architecture() != self.architecture.as_str(),
             configuration,
             tags: missing_tags(&cur.tags, &ctx.tags),
         }
@@ -253,6 +267,9 @@ impl Resource for Function {
         let mut fields = Vec::new();
         if plan.code {
             fields.push("code".to_string());
+        }
+        if plan.architecture {
+            fields.push("architecture".to_string());
         }
         fields.extend(plan.configuration.iter().cloned());
         if !plan.tags.is_empty() {
@@ -282,11 +299,12 @@ impl Resource for Function {
             return Ok(arn);
         }
         let arn = current.map(|c| c.arn).unwrap_or_default();
-        if plan.code || !plan.configuration.is_empty() {
+        let code = plan.code || plan.architecture;
+        if code || !plan.configuration.is_empty() {
             // A previous run may have been cut off while an update was still in progress.
             self.wait_updated(ctx).await?;
         }
-        if plan.code {
+        if code {
             aws::eventually(
                 &format!("the last update of {} to finish", self.name),
                 aws::IAM_PROPAGATION,
@@ -302,7 +320,7 @@ impl Resource for Function {
                     let update = lambda
                         .update_function_code()
                         .function_name(&self.name)
-                        .architectures(ARCHITECTURE);
+                        .architectures(self.architecture.clone());
                     let update = match &self.code {
                         Code::Zip { bytes, .. } => update.zip_file(Blob::new(bytes.clone())),
                         Code::Image { uri, .. } => update.image_uri(uri),
@@ -367,6 +385,7 @@ impl Function {
             description: format!("MCP server of the mcpctl stack {}", config.name),
             role_arn,
             code,
+            architecture: lambda_architecture(config.architecture),
             memory_mb: as_i32(config.server.memory_mb)?,
             timeout_s: as_i32(config.server.timeout_s)?,
             env: mcpctl_stack::env::server_env(config),
@@ -386,6 +405,7 @@ impl Function {
             description: format!("API key authorizer of the mcpctl stack {}", config.name),
             role_arn,
             code: Code::zip(code),
+            architecture: lambda_architecture(config.architecture),
             memory_mb: as_i32(config.authorizer.memory_mb)?,
             timeout_s: as_i32(config.authorizer.timeout_s)?,
             env: mcpctl_stack::env::authorizer_env(config, secret_arn),
@@ -423,7 +443,7 @@ impl Function {
                     .function_name(&self.name)
                     .description(&self.description)
                     .package_type(self.code.package_type())
-                    .architectures(ARCHITECTURE)
+                    .architectures(self.architecture.clone())
                     .role(&self.role_arn)
                     .memory_size(self.memory_mb)
                     .timeout(self.timeout_s)
@@ -449,6 +469,14 @@ impl Function {
                 anyhow::anyhow!("waiting for the update of {} to finish: {e}", self.name)
             })?;
         Ok(())
+    }
+}
+
+/// Lambda's name for deploy.toml's `architecture`.
+pub fn lambda_architecture(architecture: mcpctl_stack::config::Architecture) -> Architecture {
+    match architecture {
+        mcpctl_stack::config::Architecture::Arm64 => Architecture::Arm64,
+        mcpctl_stack::config::Architecture::X86_64 => Architecture::X8664,
     }
 }
 
@@ -488,6 +516,7 @@ mod tests {
                 bytes: vec![],
                 code_sha256: "sha".into(),
             },
+            architecture: Architecture::Arm64,
             memory_mb: 256,
             timeout_s: 29,
             env: BTreeMap::from([("RUST_LOG".into(), "info".into())]),
@@ -506,7 +535,7 @@ mod tests {
             memory_mb: Some(f.memory_mb),
             timeout_s: Some(f.timeout_s),
             env: f.env.clone(),
-            architectures: vec!["x86_64".into()],
+            architectures: vec![f.architecture.as_str().into()],
             description: Some(f.description.clone()),
             tags: HashMap::new(),
         }
@@ -554,5 +583,53 @@ mod tests {
         cur.handler = None;
         cur.tags = ctx.tags.clone().into_iter().collect();
         assert_eq!(image.plan(&ctx, &Some(cur)), FunctionPlan::default());
+    }
+
+    #[test]
+    fn the_architecture_goes_with_the_code() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let arm = desired();
+        let mut cur = same_as(&arm);
+        cur.tags = ctx.tags.clone().into_iter().collect();
+        assert_eq!(cur.architecture(), "arm64");
+        assert_eq!(arm.plan(&ctx, &Some(cur.clone())), FunctionPlan::default());
+
+        // Deployed as x86_64 (or before Lambda reported architectures: its default, x86_64).
+        for deployed in [vec!["x86_64".to_string()], vec![]] {
+            cur.architectures = deployed;
+            let plan = arm.plan(&ctx, &Some(cur.clone()));
+            assert!(plan.architecture && !plan.code, "{plan:?}");
+            assert!(plan.configuration.is_empty(), "{plan:?}");
+            assert_eq!(
+                Function::change(&plan),
+                Change::Updated(vec!["architecture".into()])
+            );
+        }
+        // The usual switch: other code, other architecture.
+        cur.code_sha256 = "x86 build".into();
+        assert_eq!(
+            Function::change(&arm.plan(&ctx, &Some(cur.clone()))),
+            Change::Updated(vec!["code".into(), "architecture".into()])
+        );
+
+        let x86 = Function {
+            architecture: Architecture::X8664,
+            ..desired()
+        };
+        let mut cur = same_as(&x86);
+        cur.tags = ctx.tags.clone().into_iter().collect();
+        assert_eq!(x86.plan(&ctx, &Some(cur.clone())), FunctionPlan::default());
+        cur.architectures = vec![];
+        assert_eq!(x86.plan(&ctx, &Some(cur)), FunctionPlan::default());
+        assert_eq!(
+            lambda_architecture(mcpctl_stack::config::Architecture::Arm64),
+            Architecture::Arm64
+        );
+        assert_eq!(
+            lambda_architecture(mcpctl_stack::config::Architecture::X86_64),
+            Architecture::X8664
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, Region};
+use mcpctl_stack::config::Architecture;
 use mcpctl_testkit::{MotoServer, REGION};
 use serde_json::{json, Value};
 
@@ -21,6 +22,86 @@ pub struct Project {
 /// deploy path checks them exactly like release builds (the real zigbuild has its own test).
 pub const SERVER_STAND_IN: &str = "/bin/true";
 pub const AUTHORIZER_STAND_IN: &str = "/bin/false";
+
+/// The stand-in `(server, authorizer)` binaries for `architecture`. x86_64: this machine's
+/// /bin/true and /bin/false. arm64 (the default, so what most tests deploy): the same two
+/// programs in C (exit 0, exit 1) cross-compiled once per target directory with
+/// `zig cc -target aarch64-linux-gnu.2.34`, dynamically linked against glibc exactly like the
+/// real Lambda builds, so deploy checks them the same way (ELF machine 183, GLIBC <= 2.34).
+pub fn stand_ins(architecture: Architecture) -> (PathBuf, PathBuf) {
+    match architecture {
+        Architecture::X86_64 => (SERVER_STAND_IN.into(), AUTHORIZER_STAND_IN.into()),
+        Architecture::Arm64 => {
+            static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+            BUILT
+                .get_or_init(|| (aarch64_program("true", 0), aarch64_program("false", 1)))
+                .clone()
+        }
+    }
+}
+
+/// `int main(void) { return CODE; }` for aarch64 glibc 2.34, built once (atomically, so test
+/// processes racing for it each get a whole file).
+fn aarch64_program(name: &str, code: u8) -> PathBuf {
+    let source = format!("int main(void) {{ return {code}; }}\n");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stand-ins-aarch64-glibc-2.34");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}-{code}"));
+    if out.is_file() {
+        return out;
+    }
+    let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id())
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let src = dir.join(format!("{name}-{unique}.c"));
+    let tmp = dir.join(format!("{name}-{unique}.tmp"));
+    std::fs::write(&src, source).unwrap();
+    let args = |cmd: &mut Command| {
+        cmd.args(["cc", "-target", "aarch64-linux-gnu.2.34", "-Os", "-s", "-o"])
+            .arg(&tmp)
+            .arg(&src);
+    };
+    // zig on PATH, or the one `pip install ziglang` provides (what cargo-zigbuild uses too).
+    let mut zig = Command::new("zig");
+    args(&mut zig);
+    if !zig.output().is_ok_and(|o| o.status.success()) {
+        let mut py = Command::new("python3");
+        py.args(["-m", "ziglang"]);
+        args(&mut py);
+        let out = py.output().expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "cannot cross-compile the aarch64 stand-in (needs zig: `pip install ziglang`): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::rename(&tmp, &out).unwrap();
+    let _ = std::fs::remove_file(&src);
+    out
+}
+
+/// The ELF machine of `bytes` (62 x86_64, 183 aarch64).
+pub fn elf_machine(bytes: &[u8]) -> u16 {
+    assert_eq!(&bytes[..4], b"\x7fELF", "not an ELF file");
+    u16::from_le_bytes([bytes[0x12], bytes[0x13]])
+}
+
+/// The `bootstrap` inside a Lambda zip, checked to be its only entry and executable.
+pub fn bootstrap_of(zip: &[u8]) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    assert_eq!(archive.len(), 1, "a Lambda zip holds only bootstrap");
+    let mut entry = archive.by_name("bootstrap").unwrap();
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+    bytes
+}
+
+/// base64 of SHA-256: Lambda's `CodeSha256` of a zip.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
 
 impl Project {
     /// A project on its own moto; through the AWS realism layer when
@@ -54,11 +135,22 @@ impl Project {
             std::env::temp_dir().join(format!("mcpctl-test-{}-{}", std::process::id(), moto.port));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("prebuilt")).unwrap();
-        std::fs::copy(SERVER_STAND_IN, dir.join("prebuilt/mcpctl-server")).unwrap();
-        std::fs::copy(AUTHORIZER_STAND_IN, dir.join("prebuilt/mcpctl-authorizer")).unwrap();
         let p = Self { moto, dir };
+        // Stand-ins of the architecture the configuration deploys (arm64 when it does not
+        // parse: those tests fail before any binary is read).
+        let architecture = mcpctl_stack::Config::parse(deploy_toml, "deploy.toml")
+            .map(|c| c.architecture)
+            .unwrap_or_default();
+        p.use_stand_ins(architecture);
         p.write_config(deploy_toml);
         p
+    }
+
+    /// Puts the `architecture` stand-ins in `prebuilt()`.
+    pub fn use_stand_ins(&self, architecture: Architecture) {
+        let (server, authorizer) = stand_ins(architecture);
+        std::fs::copy(server, self.prebuilt().join("mcpctl-server")).unwrap();
+        std::fs::copy(authorizer, self.prebuilt().join("mcpctl-authorizer")).unwrap();
     }
 
     pub fn write_config(&self, deploy_toml: &str) {
@@ -391,6 +483,7 @@ pub async fn snapshot(p: &Project) -> Value {
                 "timeout": f.timeout(),
                 "role": f.role(),
                 "sha": f.code_sha256(),
+                "architectures": f.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
                 "env": env,
                 "permissions": statements,
             }),
