@@ -521,7 +521,9 @@ async fn the_accepted_key_headers_set_identity_sources_and_cache() {
     let env = p.deploy_json();
     assert_eq!(env["mutating_calls"], 0, "{env}");
 
-    p.write_config("name = \"acc\"\nregion = \"us-east-1\"\n[authorizer]\naccept = [\"x-api-key\"]\n");
+    p.write_config(
+        "name = \"acc\"\nregion = \"us-east-1\"\n[authorizer]\naccept = [\"x-api-key\"]\n",
+    );
     p.deploy_json();
     assert_eq!(
         read(&p).await,

@@ -264,7 +264,11 @@ fn invoke_reaches_the_dev_stack_with_either_key_header() {
     };
     for extra in [&[][..], &["--bearer"][..]] {
         let out = invoke(extra);
-        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("calculate"));
         let mut wrong = extra.to_vec();
         wrong.extend(["--api-key", "0000"]);

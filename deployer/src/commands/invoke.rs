@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use anyhow::{anyhow, bail, Context, Result};
 use http::{HeaderName, HeaderValue};
+use mcpctl_stack::auth::{KeyHeader, API_KEY_HEADER};
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::ServiceExt;
-use mcpctl_stack::auth::{KeyHeader, API_KEY_HEADER};
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -272,7 +272,10 @@ mod tests {
     fn session_errors_are_explained_in_one_line() {
         let rmcp = "Send message error Transport [rmcp::transport::worker::WorkerTransport<X>] error: unexpected server response: HTTP 403 Forbidden: {}, when send initialize request";
         let e = explain("https://h/mcp", rmcp);
-        assert!(e.contains("refused the API key (HTTP 403)"), "{e}");
+        assert!(
+            e.contains("refused the API key, or got none (HTTP 403)"),
+            "{e}"
+        );
         assert!(!e.contains("rmcp::"), "{e}");
         assert!(explain("u", "... HTTP 401 Unauthorized").contains("--api-key"));
         assert!(explain("u", "... HTTP 404 Not Found").contains("no MCP endpoint"));
