@@ -15,6 +15,7 @@ memory_mb = 384
 timeout_s = 15
 
 [authorizer]
+accept = ["x-api-key"]
 cache_ttl_s = 120
 "#;
 
