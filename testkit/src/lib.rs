@@ -77,7 +77,14 @@ impl MotoServer {
 
     fn launch(realism: Option<Realism>) -> Self {
         let port = free_port();
-        let raw_port = if realism.is_some() { free_port() } else { port };
+        // Two distinct free ports (the OS may hand the same one out twice in a row).
+        let raw_port = match realism {
+            Some(_) => std::iter::repeat_with(free_port)
+                .take(100)
+                .find(|p| *p != port)
+                .expect("a second free port on 127.0.0.1"),
+            None => port,
+        };
         let blob_dir = target_dir()
             .join("tmp")
             .join(format!("moto-ecr-{}-{port}", std::process::id()));
