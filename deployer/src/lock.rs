@@ -332,22 +332,10 @@ pub async fn read_holder(aws: &Aws, name: &str) -> Result<Option<Holder>> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(250);
     let group = loop {
-        match aws
-            .lock
-            .describe_log_streams()
-            .log_group_name(name)
-            .limit(1)
-            .send()
-            .await
+        if !crate::resources::logs::group_exists(&aws.lock, name, "DescribeLogStreams (stack lock)")
+            .await?
         {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(e) => return Err(aws::describe("DescribeLogStreams (stack lock)", &e)),
+            return Ok(None);
         }
         let out = aws
             .lock

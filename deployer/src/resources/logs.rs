@@ -180,9 +180,17 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<Change> {
 /// Whether the group exists, by its exact name: DescribeLogStreams answers
 /// ResourceNotFoundException for a group that does not exist, and is not a listing that lags.
 pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
-    match ctx
-        .aws
-        .logs
+    group_exists(&ctx.aws.logs, name, "DescribeLogStreams").await
+}
+
+/// [`exists`] on any CloudWatch Logs client (the stack lock has its own, counted apart);
+/// `operation` names the call in errors.
+pub async fn group_exists(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    name: &str,
+    operation: &'static str,
+) -> Result<bool> {
+    match logs
         .describe_log_streams()
         .log_group_name(name)
         .limit(1)
@@ -196,6 +204,6 @@ pub async fn exists(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
         {
             Ok(false)
         }
-        Err(e) => Err(aws::describe("DescribeLogStreams", &e)),
+        Err(e) => Err(aws::describe(operation, &e)),
     }
 }
