@@ -16,7 +16,7 @@ const CONFIG: &str = "name = \"conv\"\nregion = \"us-east-1\"\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_destroy_converges_on_rerun_after_every_step() {
-    common::destroy_cut_after_every_step(&Project::new(CONFIG)).await;
+    common::destroy_cut_after_every_step(&Project::like_aws(CONFIG)).await;
 }
 
 /// How many of each resource moto holds: a duplicate shows as a count above one.
@@ -39,7 +39,7 @@ fn counts(s: &Value) -> Vec<(String, usize)> {
 // once with one line, before it changes anything; a rerun converges to a clean deploy.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_deploys_of_one_stack_leave_one_stack() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let prebuilt = p.prebuilt();
     let deploy = ["deploy", "--prebuilt", prebuilt.to_str().unwrap()];
     p.deploy_json();

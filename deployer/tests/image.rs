@@ -88,7 +88,7 @@ fn boot_and_list_tools(rootfs: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_server_ships_as_an_image_pushed_to_ecr_and_boots_from_it() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let server = mcpctl_testkit::build_binary("mcpctl-server", "mcpctl-server");
     std::fs::copy(&server, p.prebuilt().join("mcpctl-server")).unwrap();
 
@@ -430,7 +430,7 @@ fn qemu_aarch64() -> Option<std::path::PathBuf> {
 async fn an_arm64_image_carries_aarch64_libraries_and_switches_architecture() {
     const REPO: &str = "imgarm-server";
     let config = "name = \"imgarm\"\npackage = \"image\"\n";
-    let p = Project::new(config);
+    let p = Project::like_aws(config);
     if !Path::new("/usr/aarch64-linux-gnu/lib/libc.so.6").is_file() {
         // Without the cross glibc the image cannot be made: one clear line, before AWS.
         let out = p.mcpctl(&["deploy", "--prebuilt", p.prebuilt().to_str().unwrap()]);

@@ -13,7 +13,7 @@ const CONFIG: &str = "name = \"life\"\nregion = \"us-east-1\"\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn destroy_removes_everything_and_running_it_twice_is_fine() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     p.deploy_json();
     let out = p.mcpctl(&["destroy", "--yes"]);
     assert_success(&out);
@@ -111,7 +111,7 @@ async fn destroy_removes_everything_and_running_it_twice_is_fine() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     p.deploy_json();
     let key = |stage: &'static str| common::secret_value(&p, "life/api-key", stage);
     let old = key("AWSCURRENT").await.unwrap();
@@ -157,7 +157,7 @@ async fn rotate_key_keeps_the_old_key_as_previous_until_finalize() {
 
 #[test]
 fn rotate_key_before_deploy_says_what_to_do() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let out = p.mcpctl(&["rotate-key"]);
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -167,7 +167,7 @@ fn rotate_key_before_deploy_says_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_deploy_converges_on_rerun_after_every_step() {
-    common::deploy_cut_after_every_step(&Project::new(CONFIG)).await;
+    common::deploy_cut_after_every_step(&Project::like_aws(CONFIG)).await;
 }
 
 fn one_line_error(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {
@@ -182,7 +182,7 @@ fn one_line_error(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {
 
 #[test]
 fn user_errors_are_one_clear_line() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let prebuilt = p.prebuilt();
     let deploy = ["deploy", "--prebuilt", prebuilt.to_str().unwrap()];
 
@@ -244,7 +244,7 @@ fn user_errors_are_one_clear_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn destroy_names_what_is_tagged_with_the_stack_but_not_its_own() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     p.deploy_json();
     // A function deploy did not make, but tagged with the stack: destroy must not pretend.
     let sdk = p.sdk().await;
@@ -302,7 +302,7 @@ fn destroy_on_a_terminal_asks_for_the_stack_name() {
         eprintln!("skipped: `script` (util-linux) is not installed");
         return;
     }
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     p.deploy_json();
     let destroy = |answer: &str| {
         let cmd = format!("{} destroy", env!("CARGO_BIN_EXE_mcpctl"));
@@ -350,7 +350,7 @@ fn destroy_on_a_terminal_asks_for_the_stack_name() {
 /// role's account, so the assumed credentials were the ones used.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_assume_role_profile_in_deploy_toml_is_used_for_plan_and_deploy() {
-    let p = Project::new("name = \"prof\"\nregion = \"us-east-1\"\nprofile = \"deployer\"\n");
+    let p = Project::like_aws("name = \"prof\"\nregion = \"us-east-1\"\nprofile = \"deployer\"\n");
     let aws_config = p.dir.join("aws-config");
     std::fs::write(
         &aws_config,

@@ -64,7 +64,7 @@ fn one_line_error(out: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_live_holder_stops_deploy_and_destroy_until_unlocked() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     hold_from_elsewhere(&p).await;
     let before = snapshot(&p).await;
     let args = deploy_args(&p);
@@ -148,7 +148,7 @@ fn deploy_until_first_step(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_deploy_leaves_a_lock_the_next_deploy_takes_over() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let clean = p.deploy_json();
     let expected = snapshot(&p).await;
     p.moto.reset();
@@ -175,7 +175,7 @@ async fn a_killed_deploy_leaves_a_lock_the_next_deploy_takes_over() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_releases_the_lock_and_says_how_to_finish() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     let expected = {
         p.deploy_json();
         let s = snapshot(&p).await;
@@ -220,7 +220,7 @@ async fn sigterm_releases_the_lock_and_says_how_to_finish() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_lock_timeout_deploy_waits_for_the_holder_to_finish() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     hold_from_elsewhere(&p).await;
     let mut args = deploy_args(&p);
     args.extend(["--lock-timeout".into(), "60".into()]);
@@ -266,7 +266,7 @@ async fn with_lock_timeout_deploy_waits_for_the_holder_to_finish() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lock_timeout_that_runs_out_says_so_in_one_line() {
-    let p = Project::new(CONFIG);
+    let p = Project::like_aws(CONFIG);
     hold_from_elsewhere(&p).await;
     let mut args = deploy_args(&p);
     args.extend(["--lock-timeout".into(), "3".into()]);

@@ -105,12 +105,27 @@ pub fn code_sha256(bytes: &[u8]) -> String {
 
 impl Project {
     /// A project on its own moto; through the AWS realism layer when
-    /// `MCPCTL_TEST_REALISM_SEED` is set (scripts/test runs the lifecycle, convergence, lock
-    /// and image tests that way too; `MCPCTL_TEST_REALISM_SCALE` scales its windows).
+    /// `MCPCTL_TEST_REALISM_SEED` is set (`MCPCTL_TEST_REALISM_SCALE` scales its windows).
     pub fn new(deploy_toml: &str) -> Self {
         let seed = std::env::var("MCPCTL_TEST_REALISM_SEED")
             .ok()
             .and_then(|s| s.parse().ok());
+        Self::seeded(deploy_toml, seed)
+    }
+
+    /// A project whose AWS behaves like AWS: moto behind the realism layer, with the seed of
+    /// `MCPCTL_TEST_REALISM_SEED` or 7. The lifecycle, convergence, lock and image tests run this
+    /// way, so every deploy and destroy they check survives throttling, lagging reads and IAM
+    /// propagation.
+    pub fn like_aws(deploy_toml: &str) -> Self {
+        let seed = std::env::var("MCPCTL_TEST_REALISM_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(7);
+        Self::seeded(deploy_toml, Some(seed))
+    }
+
+    fn seeded(deploy_toml: &str, seed: Option<u64>) -> Self {
         let moto = match seed {
             Some(seed) => {
                 let scale = std::env::var("MCPCTL_TEST_REALISM_SCALE")
