@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use crate::runtime::{Instance, InstanceError, InstanceSpec, Outcome, MAX_PAYLOAD_BYTES};
+use crate::runtime::{
+    Instance, InstanceError, InstanceSpec, Invocation, Outcome, MAX_PAYLOAD_BYTES,
+};
 use crate::Log;
 
 /// Lambda gives a function's init phase at most 10 s.
@@ -256,13 +258,15 @@ impl Function {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let cut_by_gateway = remaining < self.spec.timeout;
         let timeout = self.spec.timeout.min(remaining);
-        let started = Instant::now();
         let result = instance.invoke(payload, timeout, trace_id).await;
-        let duration = started.elapsed();
         drop(permit);
         match result {
-            Ok((request_id, outcome)) => {
-                self.report(&instance, &request_id, duration, init);
+            Ok(Invocation {
+                request_id,
+                outcome,
+                duration,
+            }) => {
+                self.report(&instance, request_id, duration, init);
                 self.release(instance.clone());
                 match outcome {
                     Outcome::Response(output) => Ok(Invoked {
@@ -304,19 +308,25 @@ impl Function {
     fn report(
         &self,
         instance: &Instance,
-        request_id: &str,
+        request_id: String,
         duration: Duration,
         init: Option<Duration>,
     ) {
-        let init = init
-            .map(|d| format!("\tInit Duration: {:.2} ms", d.as_secs_f64() * 1000.0))
-            .unwrap_or_default();
-        self.log.line(&format!(
-            "[{}] REPORT RequestId: {request_id}\tDuration: {:.2} ms\tMemory Size: {} MB{init}",
-            instance.label,
-            duration.as_secs_f64() * 1000.0,
+        let report = Report::new(
+            request_id,
+            duration,
+            init,
             self.spec.memory_mb,
-        ));
+            instance.max_memory_used_kb().unwrap_or(0),
+        );
+        self.log
+            .line(&format!("[{}] {}", instance.label, report.line()));
+        if init.is_some() && self.spec.launcher.is_some() {
+            self.log.line(&format!(
+                "[{}] (Max Memory Used is that of the emulator running the function, not of the function on Lambda)",
+                instance.label
+            ));
+        }
     }
 
     fn take_idle(&self) -> Option<Arc<Instance>> {
@@ -402,5 +412,144 @@ impl Function {
         for instance in &live {
             instance.stop(Duration::from_secs(5)).await;
         }
+    }
+}
+
+/// One `REPORT` line, as Lambda writes it after each invocation:
+/// `REPORT RequestId: ID\tDuration: 0.63 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax
+/// Memory Used: 9 MB\tInit Duration: 2.90 ms` (the last field only on an instance's first
+/// invocation).
+///
+/// Billing follows Lambda's: per started millisecond, at least 1 ms; on a cold start the init
+/// phase is billed too (always so for custom runtimes like `provided.al2023`, and since
+/// 2025-08-01 for every runtime), so `Billed Duration` is `ceil(Init Duration + Duration)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub request_id: String,
+    /// Event handed out by `/next` → response received on `/response`.
+    pub duration_ms: f64,
+    pub billed_ms: u64,
+    pub memory_size_mb: u32,
+    pub max_memory_used_mb: u64,
+    /// Spawn → first `/next`, on the invocation that started the instance.
+    pub init_ms: Option<f64>,
+}
+
+impl Report {
+    pub fn new(
+        request_id: String,
+        duration: Duration,
+        init: Option<Duration>,
+        memory_size_mb: u32,
+        max_memory_used_kb: u64,
+    ) -> Self {
+        let duration_ms = duration.as_secs_f64() * 1000.0;
+        let init_ms = init.map(|d| d.as_secs_f64() * 1000.0);
+        Self {
+            request_id,
+            duration_ms,
+            billed_ms: billed_ms(duration_ms + init_ms.unwrap_or(0.0)),
+            memory_size_mb,
+            max_memory_used_mb: max_memory_used_kb.div_ceil(1024),
+            init_ms,
+        }
+    }
+
+    pub fn line(&self) -> String {
+        let init = self
+            .init_ms
+            .map(|ms| format!("\tInit Duration: {ms:.2} ms"))
+            .unwrap_or_default();
+        format!(
+            "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{init}",
+            self.request_id, self.duration_ms, self.billed_ms, self.memory_size_mb, self.max_memory_used_mb
+        )
+    }
+
+    /// Reads a line [`Report::line`] wrote (anything before `REPORT`, like a `[server#1] `
+    /// prefix, is skipped); `None` if it is not one.
+    pub fn parse(line: &str) -> Option<Self> {
+        let rest = &line[line.find("REPORT RequestId: ")?..];
+        let mut fields = rest.split('\t');
+        let request_id = fields
+            .next()?
+            .strip_prefix("REPORT RequestId: ")?
+            .to_string();
+        let mut report = Self {
+            request_id,
+            duration_ms: f64::NAN,
+            billed_ms: 0,
+            memory_size_mb: 0,
+            max_memory_used_mb: 0,
+            init_ms: None,
+        };
+        let mut seen = 0;
+        for field in fields {
+            let (name, value) = field.split_once(": ")?;
+            let number = value
+                .strip_suffix(" ms")
+                .or_else(|| value.strip_suffix(" MB"))?;
+            match name {
+                "Duration" => report.duration_ms = number.parse().ok()?,
+                "Billed Duration" => report.billed_ms = number.parse().ok()?,
+                "Memory Size" => report.memory_size_mb = number.parse().ok()?,
+                "Max Memory Used" => report.max_memory_used_mb = number.parse().ok()?,
+                "Init Duration" => report.init_ms = Some(number.parse().ok()?),
+                _ => return None,
+            }
+            seen += 1;
+        }
+        (seen >= 4 && report.duration_ms.is_finite()).then_some(report)
+    }
+}
+
+/// Lambda's billed duration of `ms`: every started millisecond, at least one.
+fn billed_ms(ms: f64) -> u64 {
+    // Lambda bills whole ms of what it measured; a value printed as 0.999999 still bills 1.
+    (ms.ceil() as u64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_has_lambdas_fields_and_parses_back() {
+        let warm = Report::new(
+            "8f5c1a2e-0000-4000-8000-000000000001".into(),
+            Duration::from_micros(630),
+            None,
+            128,
+            9 * 1024 - 100,
+        );
+        assert_eq!(
+            warm.line(),
+            "REPORT RequestId: 8f5c1a2e-0000-4000-8000-000000000001\tDuration: 0.63 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 9 MB"
+        );
+        assert_eq!(
+            Report::parse(&format!("[server#1] {}", warm.line())),
+            Some(warm)
+        );
+
+        let cold = Report::new(
+            "id".into(),
+            Duration::from_micros(1_200),
+            Some(Duration::from_micros(2_900)),
+            256,
+            4000,
+        );
+        // Init is billed: ceil(2.90 + 1.20) = 5.
+        assert_eq!(cold.billed_ms, 5);
+        assert!(cold.line().ends_with("\tBilled Duration: 5 ms\tMemory Size: 256 MB\tMax Memory Used: 4 MB\tInit Duration: 2.90 ms"));
+        assert_eq!(
+            Report::parse(&cold.line()).and_then(|r| r.init_ms),
+            Some(2.9)
+        );
+
+        assert_eq!(billed_ms(0.0), 1);
+        assert_eq!(billed_ms(1.0), 1);
+        assert_eq!(billed_ms(1.01), 2);
+        assert_eq!(Report::parse("[api] POST /mcp 200"), None);
+        assert_eq!(Report::parse("REPORT RequestId: x\tDuration: fast"), None);
     }
 }

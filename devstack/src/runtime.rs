@@ -53,17 +53,39 @@ pub enum Phase {
     Exited(String),
 }
 
+/// One finished invocation, timed as Lambda times it.
+#[derive(Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// From the moment `/next` handed the event out to the moment the runtime's `/response`
+    /// (or `/error`) body was received: Lambda's `Duration`.
+    pub duration: Duration,
+}
+
 struct Pending {
     request_id: String,
     payload: Bytes,
     timeout: Duration,
     trace_id: String,
-    reply: oneshot::Sender<Outcome>,
+    reply: oneshot::Sender<(Outcome, Duration)>,
+}
+
+/// An event handed out and not answered yet.
+struct Inflight {
+    reply: oneshot::Sender<(Outcome, Duration)>,
+    handed_out: Instant,
+}
+
+impl Inflight {
+    fn answer(self, outcome: Outcome) {
+        let _ = self.reply.send((outcome, self.handed_out.elapsed()));
+    }
 }
 
 struct Api {
     next: tokio::sync::Mutex<mpsc::Receiver<Pending>>,
-    inflight: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    inflight: Mutex<HashMap<String, Inflight>>,
     phase: watch::Sender<Phase>,
     init_error: Mutex<Option<String>>,
     function_arn: String,
@@ -126,6 +148,13 @@ impl Instance {
                 post(invocation_error),
             )
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // The Extensions API, as far as an extension that subscribes to no events uses it
+            // (the Lambda Web Adapter registers itself so): register, then wait for ever.
+            .route("/2020-01-01/extension/register", post(extension_register))
+            .route(
+                "/2020-01-01/extension/event/next",
+                get(std::future::pending::<Response>),
+            )
             .layer(DefaultBodyLimit::disable())
             .with_state(api.clone());
         let runtime_api = tokio::spawn(async move {
@@ -186,10 +215,14 @@ impl Instance {
             let (status, killed) = tokio::select! {
                 s = child.wait() => (s, false),
                 _ = kill_rx => {
+                    kill_group(pid);
                     let _ = child.start_kill();
                     (child.wait().await, true)
                 }
             };
+            // Lambda ends the whole execution environment: whatever the bootstrap started
+            // (a server behind an adapter, say) goes with it.
+            kill_group(pid);
             let why = match status {
                 Ok(s) => describe_exit(s),
                 Err(e) => e.to_string(),
@@ -240,6 +273,46 @@ impl Instance {
         }
     }
 
+    /// Lambda's `Max Memory Used`, in kB: the peak resident set (`VmHWM`) of the process,
+    /// plus that of every process it started (a bootstrap script with a server and an adapter
+    /// behind it is one execution environment). The sum of peaks is an upper bound of the peak
+    /// of the sum; for one process it is exact. `None` once the process is gone.
+    pub fn max_memory_used_kb(&self) -> Option<u64> {
+        let root = self.pid?;
+        let mut total = 0;
+        let mut todo = vec![root];
+        let mut seen = 0;
+        while let Some(pid) = todo.pop() {
+            seen += 1;
+            if seen > 256 {
+                break;
+            }
+            let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                Ok(s) => s,
+                Err(_) if pid == root => return None,
+                // A child that exited meanwhile.
+                Err(_) => continue,
+            };
+            total += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                for task in tasks.flatten() {
+                    if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                        todo.extend(
+                            children
+                                .split_whitespace()
+                                .filter_map(|c| c.parse::<u32>().ok()),
+                        );
+                    }
+                }
+            }
+        }
+        Some(total)
+    }
+
     pub fn is_alive(&self) -> bool {
         !matches!(*self.phase.borrow(), Phase::Exited(_))
     }
@@ -251,7 +324,7 @@ impl Instance {
         payload: Bytes,
         timeout: Duration,
         trace_id: String,
-    ) -> Result<(String, Outcome), InstanceError> {
+    ) -> Result<Invocation, InstanceError> {
         let (reply, answer) = oneshot::channel();
         let request_id = ids::uuid_v4();
         let pending = Pending {
@@ -273,7 +346,7 @@ impl Instance {
         tokio::select! {
             biased;
             outcome = answer => match outcome {
-                Ok(o) => Ok((request_id, o)),
+                Ok((outcome, duration)) => Ok(Invocation { request_id, outcome, duration }),
                 Err(_) => Err(InstanceError::Exited(self.exit_reason())),
             },
             _ = exited => Err(InstanceError::Exited(self.exit_reason())),
@@ -313,6 +386,19 @@ impl Drop for Instance {
         self.kill();
         self.runtime_api.abort();
     }
+}
+
+/// SIGKILL to the instance's process group (each instance is the leader of its own).
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+        // SAFETY: kill has no memory effects; a group that is already gone gives ESRCH.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> String {
@@ -381,7 +467,13 @@ async fn next_invocation(State(api): State<Arc<Api>>) -> Response {
         );
     };
     let deadline_ms = clock::now_ms() + p.timeout.as_millis() as u64;
-    lock(&api.inflight).insert(p.request_id.clone(), p.reply);
+    lock(&api.inflight).insert(
+        p.request_id.clone(),
+        Inflight {
+            reply: p.reply,
+            handed_out: Instant::now(),
+        },
+    );
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
@@ -399,7 +491,7 @@ async fn next_invocation(State(api): State<Arc<Api>>) -> Response {
         })
 }
 
-fn take_inflight(api: &Api, id: &str) -> Option<oneshot::Sender<Outcome>> {
+fn take_inflight(api: &Api, id: &str) -> Option<Inflight> {
     lock(&api.inflight).remove(id)
 }
 
@@ -417,11 +509,11 @@ async fn invocation_response(
     };
     match read_limited(body, MAX_PAYLOAD_BYTES).await {
         Ok(bytes) => {
-            let _ = reply.send(Outcome::Response(bytes));
+            reply.answer(Outcome::Response(bytes));
             accepted()
         }
         Err(BodyError::TooLarge(limit)) => {
-            let _ = reply.send(Outcome::TooLarge);
+            reply.answer(Outcome::TooLarge);
             runtime_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
@@ -429,7 +521,7 @@ async fn invocation_response(
             )
         }
         Err(e) => {
-            let _ = reply.send(Outcome::Error(Bytes::from(
+            reply.answer(Outcome::Error(Bytes::from(
                 json!({"errorMessage": e.to_string(), "errorType": "Runtime.BadResponse"})
                     .to_string(),
             )));
@@ -453,8 +545,27 @@ async fn invocation_error(
     let bytes = read_limited(body, MAX_PAYLOAD_BYTES)
         .await
         .unwrap_or_else(|_| Bytes::from_static(b"{}"));
-    let _ = reply.send(Outcome::Error(bytes));
+    reply.answer(Outcome::Error(bytes));
     accepted()
+}
+
+async fn extension_register(State(api): State<Arc<Api>>) -> Response {
+    let name = api
+        .function_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (
+        StatusCode::OK,
+        [
+            ("content-type", "application/json".to_string()),
+            ("lambda-extension-identifier", ids::uuid_v4()),
+        ],
+        json!({ "functionName": name, "functionVersion": "$LATEST", "handler": "bootstrap" })
+            .to_string(),
+    )
+        .into_response()
 }
 
 async fn init_error(State(api): State<Arc<Api>>, body: Body) -> Response {

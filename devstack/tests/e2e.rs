@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::start;
+use mcpctl_devstack::function::Report;
 use mcpctl_stack::Config;
 use mcpctl_testkit::mcp::{call, connect, try_connect};
 use serde_json::json;
@@ -77,6 +78,38 @@ async fn rmcp_client_uses_every_tool_through_the_real_binaries() {
         stats.authorizer.invocations, stats.server.invocations,
         "{stats:?}"
     );
+
+    // A REPORT line per invocation, in Lambda's format, with consistent fields.
+    for (function, memory_mb) in [("server", 256), ("authorizer", 128)] {
+        let lines = s.lines.0.lock().unwrap().clone();
+        let reports: Vec<Report> = lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("[{function}#")) && l.contains("] REPORT "))
+            .map(|l| Report::parse(l).unwrap_or_else(|| panic!("unparsable: {l}")))
+            .collect();
+        assert_eq!(reports.len() as u64, stats.server.invocations, "{function}");
+        assert!(reports[0].init_ms.is_some_and(|ms| ms > 0.0), "{function}");
+        assert!(
+            reports[1..].iter().all(|r| r.init_ms.is_none()),
+            "{function}"
+        );
+        for r in &reports {
+            assert_eq!(r.memory_size_mb, memory_mb, "{function}: {r:?}");
+            assert!(r.duration_ms > 0.0, "{function}: {r:?}");
+            let billed_from = r.duration_ms + r.init_ms.unwrap_or(0.0);
+            assert!(
+                r.billed_ms as f64 >= billed_from
+                    && (r.billed_ms as f64) < billed_from + 1.0 + 0.01,
+                "{function}: billed is ceil(init + duration): {r:?}"
+            );
+            assert!(r.max_memory_used_mb > 0, "{function}: {r:?}");
+            assert!(
+                r.max_memory_used_mb <= u64::from(memory_mb),
+                "{function}: {r:?}"
+            );
+            assert_eq!(r.request_id.len(), 36, "{function}: {r:?}");
+        }
+    }
 
     // The same client without the right key cannot even initialize.
     let before = s.stack.stats().authorizer.invocations;
