@@ -1,6 +1,9 @@
 //! Builds the two Lambda binaries for provided.al2023 with cargo-zigbuild (glibc 2.34 target,
 //! no Docker) for deploy.toml's `architecture`, or takes prebuilt ones, and checks that each can
-//! start there: the right ELF machine, no glibc newer than 2.34.
+//! start there: the right ELF machine, no glibc newer than 2.34. The server is deploy.toml's
+//! `[server] package` (its binary of the same name), the authorizer `mcpctl-authorizer`: both
+//! from the Cargo workspace around deploy.toml (members, or dependencies as in a project made
+//! by `mcpctl new`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,13 +13,15 @@ use anyhow::{bail, Context, Result};
 use crate::elf;
 use crate::platform::Platform;
 
-pub const SERVER_BIN: &str = "mcpctl-server";
-pub const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
-/// Skips the build: a directory holding `mcpctl-server` and `mcpctl-authorizer`.
+pub use mcpctl_stack::config::AUTHORIZER_PACKAGE as AUTHORIZER_BIN;
+/// Skips the build: a directory holding the server's binary (named as its package) and
+/// `mcpctl-authorizer`.
 pub const PREBUILT_ENV: &str = "MCPCTL_PREBUILT_DIR";
 
 #[derive(Debug, Clone)]
 pub struct Binaries {
+    /// deploy.toml's `[server] package`, which is also the name of its binary.
+    pub server_package: String,
     pub server: PathBuf,
     pub authorizer: PathBuf,
     /// What both were checked to be built for.
@@ -28,12 +33,13 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// The build step's report: `built for arm64, needs GLIBC_2.34`.
+    /// The build step's report: `built for arm64, needs GLIBC_2.34: demo and mcpctl-authorizer`.
     pub fn describe(&self, how: &str) -> String {
         let mut out = format!(
-            "{how} for {}, needs {}",
+            "{how} for {}, needs {}: {} and {AUTHORIZER_BIN}",
             self.platform.architecture,
-            self.newest_glibc.as_deref().unwrap_or("no glibc")
+            self.newest_glibc.as_deref().unwrap_or("no glibc"),
+            self.server_package
         );
         if !self.ignored_flags.is_empty() {
             out.push_str(&format!(
@@ -45,25 +51,47 @@ impl Binaries {
     }
 }
 
-/// Takes the binaries from `dir`, checked like built ones against `platform`.
-pub fn prebuilt(dir: &Path, platform: &'static Platform) -> Result<Binaries> {
-    let server = dir.join(SERVER_BIN);
+/// Takes the binaries from `dir` (`server_package`'s binary and `mcpctl-authorizer`), checked
+/// like built ones against `platform`.
+pub fn prebuilt(dir: &Path, server_package: &str, platform: &'static Platform) -> Result<Binaries> {
+    let server = dir.join(server_package);
     let authorizer = dir.join(AUTHORIZER_BIN);
     for path in [&server, &authorizer] {
         if !path.is_file() {
             bail!(
-                "prebuilt binary {} not found: the directory must hold {SERVER_BIN} and {AUTHORIZER_BIN}",
+                "prebuilt binary {} not found: the directory must hold {server_package} (deploy.toml's [server] package) and {AUTHORIZER_BIN}",
                 path.display()
             );
         }
     }
-    checked(server, authorizer, platform)
+    checked(server_package, server, authorizer, platform)
 }
 
-/// `cargo zigbuild --release` of both crates in the workspace around `dir`, for `platform`'s
-/// triple with glibc 2.34, the code generated for its baseline CPU whatever RUSTFLAGS or
-/// `.cargo/config` say (see [`lambda_rustflags`]).
-pub async fn zigbuild(dir: &Path, platform: &'static Platform) -> Result<Binaries> {
+/// The arguments of the Lambda build of `server_package` and the authorizer for `target`.
+fn zigbuild_args(server_package: &str, target: &str) -> Vec<String> {
+    [
+        "zigbuild",
+        "--release",
+        "--target",
+        target,
+        "-p",
+        server_package,
+        "-p",
+        AUTHORIZER_BIN,
+        "--message-format=json-render-diagnostics",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `cargo zigbuild --release` of `server_package` and the authorizer in the workspace around
+/// `dir`, for `platform`'s triple with glibc 2.34, the code generated for its baseline CPU
+/// whatever RUSTFLAGS or `.cargo/config` say (see [`lambda_rustflags`]).
+pub async fn zigbuild(
+    dir: &Path,
+    server_package: &str,
+    platform: &'static Platform,
+) -> Result<Binaries> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let (rustflags, ignored) = lambda_rustflags(
         platform,
@@ -72,17 +100,7 @@ pub async fn zigbuild(dir: &Path, platform: &'static Platform) -> Result<Binarie
     );
     let target = platform.zig_target();
     let out = tokio::process::Command::new(cargo)
-        .args([
-            "zigbuild",
-            "--release",
-            "--target",
-            &target,
-            "-p",
-            SERVER_BIN,
-            "-p",
-            AUTHORIZER_BIN,
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(zigbuild_args(server_package, &target))
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
         .env_remove("RUSTFLAGS")
         .current_dir(dir)
@@ -102,12 +120,15 @@ pub async fn zigbuild(dir: &Path, platform: &'static Platform) -> Result<Binarie
                 platform.triple
             );
         }
+        if let Some(missing) = missing_package(&stderr) {
+            bail!("{}", not_in_workspace(&missing, dir));
+        }
         bail!("cargo zigbuild failed:\n{}", first_error(&stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let server = executable(&stdout, SERVER_BIN)?;
+    let server = executable(&stdout, server_package)?;
     let authorizer = executable(&stdout, AUTHORIZER_BIN)?;
-    let mut binaries = checked(server, authorizer, platform)?;
+    let mut binaries = checked(server_package, server, authorizer, platform)?;
     binaries.ignored_flags = ignored;
     Ok(binaries)
 }
@@ -158,6 +179,36 @@ pub fn lambda_rustflags(
     (kept.join("\x1f"), ignored)
 }
 
+/// The package cargo could not find (`package ID specification `x` did not match any packages`).
+pub fn missing_package(stderr: &str) -> Option<String> {
+    let rest = stderr.split("package ID specification `").nth(1)?;
+    let (name, after) = rest.split_once('`')?;
+    after
+        .trim_start()
+        .starts_with("did not match any packages")
+        .then(|| name.to_string())
+}
+
+/// What to do when `package` is not in the workspace around `dir`.
+pub fn not_in_workspace(package: &str, dir: &Path) -> String {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if package == AUTHORIZER_BIN {
+        format!(
+            "the Cargo workspace around {} has no package {AUTHORIZER_BIN}: add it as a dependency of a member (as `mcpctl new` does in authorizer/Cargo.toml)",
+            dir.display()
+        )
+    } else {
+        format!(
+            "the Cargo workspace around {} has no package {package:?}: set [server] package in deploy.toml to your server's package, or run `mcpctl new NAME` for a project that has one",
+            dir.display()
+        )
+    }
+}
+
 /// The compiler's first error and what follows it (at most 20 lines): the part worth reading.
 fn first_error(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
@@ -181,11 +232,16 @@ fn executable(messages: &str, name: &str) -> Result<PathBuf> {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .with_context(|| {
-            format!("cargo built no binary named {name}: is this the mcpctl workspace?")
+            format!("cargo built no binary named {name}: the package must have a binary of its own name (src/main.rs)")
         })
 }
 
-fn checked(server: PathBuf, authorizer: PathBuf, platform: &'static Platform) -> Result<Binaries> {
+fn checked(
+    server_package: &str,
+    server: PathBuf,
+    authorizer: PathBuf,
+    platform: &'static Platform,
+) -> Result<Binaries> {
     let mut newest = None;
     for path in [&server, &authorizer] {
         let bytes =
@@ -200,6 +256,7 @@ fn checked(server: PathBuf, authorizer: PathBuf, platform: &'static Platform) ->
         newest = newest.max(n);
     }
     Ok(Binaries {
+        server_package: server_package.to_string(),
         server,
         authorizer,
         platform,
@@ -219,7 +276,7 @@ mod tests {
 {"reason":"compiler-artifact","target":{"name":"mcpctl-server"},"executable":"/t/release/mcpctl-server"}
 {"reason":"build-finished","success":true}"#;
         assert_eq!(
-            executable(messages, SERVER_BIN).unwrap(),
+            executable(messages, "mcpctl-server").unwrap(),
             PathBuf::from("/t/release/mcpctl-server")
         );
         assert!(executable(messages, AUTHORIZER_BIN).is_err());
@@ -237,23 +294,65 @@ mod tests {
     fn prebuilt_dir_must_hold_both_binaries() {
         let dir = std::env::temp_dir().join(format!("mcpctl-prebuilt-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy("/bin/true", dir.join(SERVER_BIN)).unwrap();
-        let e = prebuilt(&dir, &X86_64).unwrap_err().to_string();
+        std::fs::copy("/bin/true", dir.join("mcpctl-server")).unwrap();
+        let e = prebuilt(&dir, "mcpctl-server", &X86_64)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(AUTHORIZER_BIN), "{e}");
         std::fs::copy("/bin/true", dir.join(AUTHORIZER_BIN)).unwrap();
-        let b = prebuilt(&dir, &X86_64).unwrap();
+        let b = prebuilt(&dir, "mcpctl-server", &X86_64).unwrap();
         assert_eq!(b.platform, &X86_64);
+        let described = b.describe("prebuilt");
+        assert!(
+            described.starts_with("prebuilt for x86_64, needs GLIBC_2.")
+                && described.ends_with(": mcpctl-server and mcpctl-authorizer"),
+            "{described}"
+        );
+        // The server binary is named as deploy.toml's package.
+        let e = prebuilt(&dir, "demo", &X86_64).unwrap_err().to_string();
+        assert!(
+            e.contains("demo (deploy.toml's [server] package)") && e.contains("/demo not found"),
+            "{e}"
+        );
+        std::fs::copy("/bin/true", dir.join("demo")).unwrap();
+        let b = prebuilt(&dir, "demo", &X86_64).unwrap();
+        assert_eq!(b.server, dir.join("demo"));
         assert!(b
             .describe("prebuilt")
-            .starts_with("prebuilt for x86_64, needs GLIBC_2."));
+            .ends_with(": demo and mcpctl-authorizer"));
         // This machine's x86_64 binaries are not arm64 ones.
-        let e = format!("{:#}", prebuilt(&dir, &ARM64).unwrap_err());
+        let e = format!("{:#}", prebuilt(&dir, "mcpctl-server", &ARM64).unwrap_err());
         assert!(
             e.contains("cannot run on Lambda provided.al2023 (arm64)")
                 && e.contains("built for x86_64 (ELF machine 62)"),
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_lambda_build_builds_the_configured_server_package_and_the_authorizer() {
+        let args = zigbuild_args("demo", "aarch64-unknown-linux-gnu.2.34");
+        assert_eq!(
+            args.join(" "),
+            "zigbuild --release --target aarch64-unknown-linux-gnu.2.34 -p demo -p mcpctl-authorizer --message-format=json-render-diagnostics"
+        );
+    }
+
+    #[test]
+    fn a_package_missing_from_the_workspace_says_what_to_do() {
+        let stderr = "error: package ID specification `demo` did not match any packages\n";
+        assert_eq!(missing_package(stderr).as_deref(), Some("demo"));
+        assert_eq!(missing_package("error: could not compile"), None);
+        let e = not_in_workspace("demo", Path::new("/p"));
+        assert!(
+            e.starts_with(
+                "the Cargo workspace around /p has no package \"demo\": set [server] package"
+            ),
+            "{e}"
+        );
+        assert!(not_in_workspace(AUTHORIZER_BIN, Path::new(""))
+            .contains("around . has no package mcpctl-authorizer"));
     }
 
     fn flags(encoded: &str) -> Vec<&str> {

@@ -66,6 +66,8 @@ pub enum Command {
     Invoke(commands::invoke::Args),
     /// Run the whole stack locally: API Gateway, authorizer and server, no AWS, no Docker.
     Dev(commands::dev::Args),
+    /// Start a project: your own MCP server (one example tool), deploy.toml, README.
+    New(commands::new::Args),
     /// Show what `deploy` would change, changing nothing.
     Plan(commands::plan::Args),
     /// What is deployed (endpoint, functions, auth cache, key age) and its drift from deploy.toml.
@@ -99,16 +101,56 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the outermost context says what failed, the root cause says why.
-            let root = e.root_cause().to_string();
-            let top = e.to_string();
-            // The cause is printed once: many errors already end with it.
-            if top.contains(&root) {
-                eprintln!("error: {top}");
-            } else {
-                eprintln!("error: {top}: {root}");
-            }
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line: the outermost context says what failed, each cause after it why, each once (many
+/// messages already end with their cause).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+    use anyhow::Context;
+
+    #[test]
+    fn every_cause_is_printed_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        // The message already ends with its cause (thiserror's `{source}`).
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read deploy.toml: {source}")]
+        struct Read {
+            source: std::io::Error,
+        }
+        let e = anyhow::Error::new(Read { source: io() });
+        assert_eq!(
+            one_line(&e),
+            "cannot read deploy.toml: No such file (os error 2)"
+        );
+        // Contexts over a cause: each layer once, the middle one too.
+        let e = Err::<(), _>(io())
+            .context("cannot read server.zip")
+            .context("cannot package the server")
+            .unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "cannot package the server: cannot read server.zip: No such file (os error 2)"
+        );
     }
 }

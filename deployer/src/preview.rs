@@ -99,8 +99,8 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         changes.push(Planned::new(
             "code",
             Change::Done(format!(
-                "built for {} at deploy (pass --prebuilt DIR to compare)",
-                config.architecture
+                "{} built for {} at deploy (pass --prebuilt DIR to compare)",
+                config.server.package, config.architecture
             )),
         ));
     }

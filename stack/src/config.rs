@@ -9,6 +9,66 @@ use serde::Deserialize;
 use crate::auth::{Accepted, KeyHeader};
 use crate::names::{StackNames, STACK_TAG};
 
+/// The server package deploy builds when deploy.toml names none: this repository's example.
+pub const DEFAULT_SERVER_PACKAGE: &str = "mcpctl-server";
+
+/// The authorizer package deploy builds next to the server (a member of this repository, a
+/// dependency of a project made by `mcpctl new`); its binary has the same name.
+pub const AUTHORIZER_PACKAGE: &str = "mcpctl-authorizer";
+
+/// What is wrong with `name` as a Cargo package name, if anything (`cargo new`'s rules: ASCII
+/// letters, digits, `-` and `_`, starting with a letter, not a Rust keyword or a name Cargo
+/// reserves; crates.io's 64 characters at most).
+pub fn package_name_error(name: &str) -> Option<String> {
+    const KEYWORDS: &[&str] = &[
+        "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+        "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+        "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
+        "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
+        "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    ];
+    // Names rustc or Cargo use themselves (cargo's `restricted_names`).
+    const RESERVED: &[&str] = &[
+        "alloc",
+        "core",
+        "proc_macro",
+        "proc-macro",
+        "std",
+        "test",
+        "build",
+        "deps",
+        "examples",
+        "incremental",
+        "con",
+        "prn",
+        "aux",
+        "nul",
+    ];
+    if name.is_empty() || name.len() > 64 {
+        return Some(format!(
+            "must be 1-64 characters (got {} characters)",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Some(format!(
+            "must be ASCII letters, digits, '-' and '_' only, as Cargo package names are ({c:?} in {name:?})"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Some(format!("must start with a letter (got {name:?})"));
+    }
+    if KEYWORDS.contains(&name) || RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+        return Some(format!(
+            "cannot be {name:?}: Rust or Cargo reserves that name"
+        ));
+    }
+    None
+}
+
 /// API Gateway HTTP APIs cut every integration at 30 s; the function must finish first.
 pub const MAX_SERVER_TIMEOUT_S: u32 = 29;
 
@@ -66,6 +126,8 @@ pub struct Config {
     pub architecture: Architecture,
     pub server: ServerConfig,
     pub authorizer: AuthorizerConfig,
+    /// `[auth]`: how clients prove who they are (`mode = "api-key"`, the default, or `"oauth"`).
+    pub auth: AuthConfig,
     pub api: ApiConfig,
     pub tags: BTreeMap<String, String>,
     /// Per-stage overrides, selected with `--stage NAME`.
@@ -83,6 +145,10 @@ pub enum Package {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// The Cargo package deploy builds as the server (its binary has the package's name), in the
+    /// workspace around deploy.toml: `mcpctl-server` (this repository's example tools) by
+    /// default; `mcpctl new` names the project's own.
+    pub package: String,
     pub memory_mb: u32,
     pub timeout_s: u32,
     pub log_retention_days: u32,
@@ -120,6 +186,41 @@ pub struct CorsConfig {
     pub allow_origins: Vec<String>,
     pub allow_headers: Vec<String>,
     pub max_age_s: u32,
+}
+
+/// `[auth]`: the one switch between the API key and OAuth 2.1 (docs/oauth.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+}
+
+/// `api-key`: callers send the stack's key (nothing OAuth is routed or advertised). `oauth`:
+/// the stack is also an OAuth 2.1 authorization server and the MCP route a resource server
+/// (`crate::oauth`); the key still works as a bearer token and approves consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+pub enum AuthMode {
+    #[default]
+    #[serde(rename = "api-key")]
+    ApiKey,
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+impl AuthMode {
+    /// The word deploy.toml and the authorizer's environment use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::ApiKey => "api-key",
+            AuthMode::OAuth => "oauth",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        [AuthMode::ApiKey, AuthMode::OAuth]
+            .into_iter()
+            .find(|m| m.as_str() == word)
+    }
 }
 
 /// Lambda's `Architectures`: what both functions are built for and run on.
@@ -174,6 +275,7 @@ impl Default for Config {
             architecture: Architecture::Arm64,
             server: ServerConfig::default(),
             authorizer: AuthorizerConfig::default(),
+            auth: AuthConfig::default(),
             api: ApiConfig::default(),
             tags: BTreeMap::new(),
             stages: BTreeMap::new(),
@@ -184,6 +286,7 @@ impl Default for Config {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            package: DEFAULT_SERVER_PACKAGE.into(),
             memory_mb: 256,
             timeout_s: MAX_SERVER_TIMEOUT_S,
             log_retention_days: 14,
@@ -422,6 +525,9 @@ impl Config {
                     self.region
                 ),
             );
+        }
+        if let Some(message) = package_name_error(&self.server.package) {
+            return err("server.package", message);
         }
         // Lambda CreateFunction `MemorySize`: 128-10240 MB.
         for (key, mb) in [
@@ -777,6 +883,25 @@ mod tests {
     }
 
     #[test]
+    fn server_package_defaults_to_this_repository_and_follows_cargo_names() {
+        assert_eq!(Config::default().server.package, "mcpctl-server");
+        for name in ["demo", "my-tools", "my_tools2", &"a".repeat(64)] {
+            let c =
+                Config::parse(&format!("[server]\npackage = {name:?}\n"), "deploy.toml").unwrap();
+            assert_eq!(c.server.package, name);
+        }
+        let (line, msg) = invalid("name = \"a\"\n[server]\npackage = \"my tools\"\n");
+        assert_eq!(line, 3);
+        assert!(
+            msg.starts_with("`server.package` must be ASCII letters"),
+            "{msg}"
+        );
+        assert!(package_name_error(&"a".repeat(65)).is_some());
+        assert!(package_name_error("-x").is_some());
+        assert!(package_name_error("std").is_some());
+    }
+
+    #[test]
     fn shipped_deploy_toml_is_valid() {
         let text = include_str!("../../deploy.toml");
         Config::parse(text, "deploy.toml").unwrap();
@@ -821,6 +946,10 @@ mod tests {
             ("name = \"has space\"", "name"),
             ("region = \"mars\"", "region"),
             ("[server]\nmemory_mb = 64", "server.memory_mb"),
+            ("[server]\npackage = \"\"", "server.package"),
+            ("[server]\npackage = \"my server\"", "server.package"),
+            ("[server]\npackage = \"1st\"", "server.package"),
+            ("[server]\npackage = \"fn\"", "server.package"),
             (
                 "[server]\nlog_retention_days = 2",
                 "server.log_retention_days",
@@ -1239,5 +1368,29 @@ mod tests {
         }
         let (at, msg) = invalid("name = \"a\"\narchitecture = 64");
         assert!(msg.starts_with("`architecture` ") && at == 2, "{msg}");
+    }
+}
+
+#[cfg(test)]
+mod auth_mode_tests {
+    use super::*;
+
+    #[test]
+    fn auth_mode_defaults_to_api_key_and_parses_oauth() {
+        let c = Config::parse("name = \"x\"\n", "deploy.toml").unwrap();
+        assert_eq!(c.auth.mode, AuthMode::ApiKey);
+        let c = Config::parse("[auth]\nmode = \"oauth\"\n", "deploy.toml").unwrap();
+        assert_eq!(c.auth.mode, AuthMode::OAuth);
+        for bad in [
+            "[auth]\nmode = \"OAuth\"\n",
+            "[auth]\nmode = \"jwt\"\n",
+            "[auth]\nmodes = \"oauth\"\n",
+        ] {
+            let e = Config::parse(bad, "deploy.toml").unwrap_err().to_string();
+            assert!(e.contains("deploy.toml:2"), "{bad}: {e}");
+        }
+        for m in [AuthMode::ApiKey, AuthMode::OAuth] {
+            assert_eq!(AuthMode::from_word(m.as_str()), Some(m));
+        }
     }
 }

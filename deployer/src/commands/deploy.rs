@@ -37,7 +37,8 @@ pub struct Args {
     /// Print the API key (otherwise only how to get it).
     #[arg(long)]
     pub show_key: bool,
-    /// Skip the build: take `mcpctl-server` and `mcpctl-authorizer` from DIR (still checked for
+    /// Skip the build: take the server's binary (named as deploy.toml's `[server] package`,
+    /// `mcpctl-server` by default) and `mcpctl-authorizer` from DIR (still checked for
     /// deploy.toml's `architecture` and glibc <= 2.34).
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
@@ -50,7 +51,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let prebuilt = args
         .prebuilt
         .as_deref()
-        .map(|dir| build::prebuilt(dir, platform))
+        .map(|dir| build::prebuilt(dir, &config.server.package, platform))
         .transpose()?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
@@ -73,7 +74,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             };
             let b = match prebuilt {
                 Some(b) => b,
-                None => build::zigbuild(&project_dir, platform).await?,
+                None => build::zigbuild(&project_dir, &config.server.package, platform).await?,
             };
             Ok((Change::Done(b.describe(how)), b))
         })
@@ -107,6 +108,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "stack": config.name,
             "region": config.region,
             "architecture": config.architecture.as_str(),
+            "server_package": config.server.package,
             "endpoint": endpoint,
             "image": image,
             "secret_id": names.secret(),

@@ -1,8 +1,9 @@
 //! `mcpctl dev`: the whole deployed stack on this machine. API Gateway (routes, authorizer and
 //! its cache, payload 2.0), Lambda (runtime API, cold starts, timeouts) and the Secrets Manager
 //! read are emulated by mcpctl-devstack; the server and authorizer are the real binaries: a
-//! native build by default, or with `--arch` exactly the Lambda build deploy uploads, run under
-//! qemu-user when this machine is of the other architecture.
+//! native build by default (the `local` profile when the workspace defines it: release without
+//! fat LTO, much faster to build), or with `--arch` exactly the Lambda build deploy uploads, run
+//! under qemu-user when this machine is of the other architecture.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -19,8 +20,12 @@ use crate::local::{self, DEFAULT_PORT};
 use crate::platform::Platform;
 use crate::{elf, signals, Cli, Output};
 
-const SERVER_BIN: &str = "mcpctl-server";
-const AUTHORIZER_BIN: &str = "mcpctl-authorizer";
+use crate::build::AUTHORIZER_BIN;
+
+/// The profile of dev's native build when the workspace's Cargo.toml defines it (this
+/// repository's and `mcpctl new`'s do): the release settings without fat LTO, for a first build
+/// in a fraction of the time. Otherwise dev builds `--release`.
+pub const LOCAL_PROFILE: &str = "local";
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -39,7 +44,8 @@ pub struct Args {
     /// An authorizer binary to run instead of building one.
     #[arg(long, requires = "server_bin")]
     pub authorizer_bin: Option<PathBuf>,
-    /// Do not build: run the release binaries already in the workspace's target directory.
+    /// Do not build: run the binaries of the last `mcpctl dev` build in the workspace's target
+    /// directory.
     #[arg(long, conflicts_with = "server_bin")]
     pub no_build: bool,
     /// Most instances of each function running at once.
@@ -107,7 +113,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     // Checked before a build of minutes: qemu is there when needed.
     let launcher = platform.map(launcher_for).transpose()?.flatten();
     // Binaries first: a failed build must not leave a key file behind.
-    let (server_bin, authorizer_bin) = binaries(cli, args, platform).await?;
+    let (server_bin, authorizer_bin) =
+        binaries(cli, args, &config.server.package, platform).await?;
     let execution = Execution { platform, launcher };
     let state = local::state(cli, args.state_dir.as_deref());
     let keys = match &args.api_key {
@@ -257,6 +264,7 @@ fn qemu_knows_cpu(qemu: &Path, cpu: &str) -> bool {
 async fn binaries(
     cli: &Cli,
     args: &Args,
+    package: &str,
     platform: Option<&'static Platform>,
 ) -> Result<(PathBuf, PathBuf)> {
     if let (Some(server), Some(authorizer)) = (&args.server_bin, &args.authorizer_bin) {
@@ -270,18 +278,24 @@ async fn binaries(
         }
         return Ok((server.clone(), authorizer.clone()));
     }
-    let root = workspace_root(&cli.config).context(
-        "cannot find the mcpctl workspace to build the functions: run from the workspace or pass --server-bin and --authorizer-bin",
-    )?;
+    let root = workspace_root(&cli.config, package).with_context(|| {
+        format!(
+            "no Cargo workspace around {} to build the functions from: run in a project made by `mcpctl new NAME`, or pass --server-bin and --authorizer-bin",
+            cli.config.display()
+        )
+    })?;
     if args.no_build {
-        let target = target_dir(&root).await?;
+        let workspace = Workspace::of(&root).await?;
         let (pair, build) = match platform {
             None => (
-                release_binaries(&target.join("release")),
-                format!("cargo build --release -p {SERVER_BIN} -p {AUTHORIZER_BIN}"),
+                binaries_in(&workspace.profile_dir(), package),
+                format!(
+                    "`mcpctl dev` without --no-build ({})",
+                    workspace.build_command(package)
+                ),
             ),
             Some(p) => (
-                release_binaries(&target.join(p.triple).join("release")),
+                binaries_in(&workspace.target.join(p.triple).join("release"), package),
                 format!(
                     "scripts/lambda-build, or `mcpctl dev --arch {}` without --no-build",
                     p.architecture
@@ -302,14 +316,14 @@ async fn binaries(
         return Ok(pair);
     }
     match platform {
-        None => build(&root).await,
+        None => build(&root, package).await,
         Some(p) => {
             eprintln!(
-                "[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} for Lambda {} (cargo zigbuild --release --target {}, as deploy builds them; the first build takes a few minutes)",
+                "[dev] building {package} and {AUTHORIZER_BIN} for Lambda {} (cargo zigbuild --release --target {}, as deploy builds them; the first build takes a few minutes)",
                 p.architecture,
                 p.zig_target()
             );
-            let built = crate::build::zigbuild(&root, p).await?;
+            let built = crate::build::zigbuild(&root, package, p).await?;
             eprintln!("[dev] {}", built.describe("built"));
             Ok((built.server, built.authorizer))
         }
@@ -324,62 +338,140 @@ fn check_machine(path: &Path, platform: &Platform) -> Result<()> {
     Ok(())
 }
 
-/// The workspace that holds the function crates: around deploy.toml, else the one this
-/// `mcpctl` was built from.
-fn workspace_root(config: &Path) -> Option<PathBuf> {
+/// The workspace that holds the function crates: around deploy.toml (cargo looks there and in
+/// its parents), else, for this repository's own server, the source tree this `mcpctl` was
+/// built from.
+fn workspace_root(config: &Path, package: &str) -> Option<PathBuf> {
     let beside_config = config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let in_a_workspace = std::path::absolute(&beside_config)
+        .is_ok_and(|dir| dir.ancestors().any(|d| d.join("Cargo.toml").is_file()));
+    if in_a_workspace {
+        return Some(beside_config);
+    }
+    if package != mcpctl_stack::config::DEFAULT_SERVER_PACKAGE {
+        return None;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .map(Path::to_path_buf);
-    [Some(beside_config), built_from]
-        .into_iter()
-        .flatten()
-        .find(|dir| {
+        .map(Path::to_path_buf)
+        .filter(|dir| {
             std::fs::read_to_string(dir.join("server").join("Cargo.toml"))
-                .is_ok_and(|t| t.contains(&format!("name = \"{SERVER_BIN}\"")))
+                .is_ok_and(|t| t.contains(&format!("name = \"{package}\"")))
         })
 }
 
-/// The workspace's target directory as cargo resolves it (CARGO_TARGET_DIR, .cargo/config).
-async fn target_dir(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = tokio::process::Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .await
-        .context("cannot run cargo: is the Rust toolchain installed?")?;
-    if !out.status.success() {
-        bail!("`cargo metadata` failed in {}", root.display());
+/// The workspace as cargo resolves it: its packages (members and dependencies), its target
+/// directory (CARGO_TARGET_DIR, .cargo/config) and whether its Cargo.toml defines the `local`
+/// profile.
+struct Workspace {
+    packages: Vec<String>,
+    target: PathBuf,
+    local_profile: bool,
+}
+
+impl Workspace {
+    async fn of(dir: &Path) -> Result<Self> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = tokio::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .await
+            .context("cannot run cargo: is the Rust toolchain installed?")?;
+        if !out.status.success() {
+            bail!("`cargo metadata` failed in {}", dir.display());
+        }
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+        let target = metadata["target_directory"]
+            .as_str()
+            .map(PathBuf::from)
+            .context("cargo metadata names no target directory")?;
+        let root = metadata["workspace_root"]
+            .as_str()
+            .map(PathBuf::from)
+            .context("cargo metadata names no workspace root")?;
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+        let packages = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str().map(String::from))
+            .collect();
+        Ok(Self {
+            packages,
+            target,
+            local_profile: defines_local_profile(&manifest),
+        })
     }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .context("cargo metadata names no target directory")
+
+    /// The cargo arguments choosing the profile.
+    fn profile_args(&self) -> Vec<&'static str> {
+        if self.local_profile {
+            vec!["--profile", LOCAL_PROFILE]
+        } else {
+            vec!["--release"]
+        }
+    }
+
+    /// Where that profile's binaries go.
+    fn profile_dir(&self) -> PathBuf {
+        self.target.join(if self.local_profile {
+            LOCAL_PROFILE
+        } else {
+            "release"
+        })
+    }
+
+    fn build_command(&self, package: &str) -> String {
+        format!(
+            "cargo build {} -p {package} -p {AUTHORIZER_BIN}",
+            self.profile_args().join(" ")
+        )
+    }
 }
 
-/// Both binaries in `release`, a cargo profile directory.
-fn release_binaries(release: &Path) -> (PathBuf, PathBuf) {
-    (release.join(SERVER_BIN), release.join(AUTHORIZER_BIN))
+/// Whether a Cargo.toml defines `[profile.local]`.
+fn defines_local_profile(manifest: &str) -> bool {
+    toml::from_str::<toml::Table>(manifest).is_ok_and(|t| {
+        t.get("profile")
+            .and_then(|p| p.get(LOCAL_PROFILE))
+            .is_some()
+    })
 }
 
-/// `cargo build --release` of both functions for this machine (dev runs them natively; the
-/// glibc-2.34 zigbuild is only needed for Lambda). Cargo's progress goes to the terminal.
-async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
-    eprintln!(
-        "[dev] building {SERVER_BIN} and {AUTHORIZER_BIN} (release; the first build takes a few minutes, --no-build skips it)"
-    );
+/// The server's and the authorizer's binary in `dir`, a cargo profile directory.
+fn binaries_in(dir: &Path, package: &str) -> (PathBuf, PathBuf) {
+    (dir.join(package), dir.join(AUTHORIZER_BIN))
+}
+
+/// The native build of both functions (dev runs them on this machine; the glibc-2.34 zigbuild
+/// is only needed for Lambda), with the `local` profile where the workspace has it. Cargo's
+/// progress goes to the terminal.
+async fn build(root: &Path, package: &str) -> Result<(PathBuf, PathBuf)> {
+    let workspace = Workspace::of(root).await?;
+    for needed in [package, AUTHORIZER_BIN] {
+        if !workspace.packages.iter().any(|p| p == needed) {
+            bail!("{}", crate::build::not_in_workspace(needed, root));
+        }
+    }
+    let profile = if workspace.local_profile {
+        "the local profile: release without fat LTO; a first build takes about 3 minutes on 2 cores"
+    } else {
+        "release; a first build takes several minutes, [profile.local] in Cargo.toml makes it faster"
+    };
+    eprintln!("[dev] building {package} and {AUTHORIZER_BIN} ({profile}; --no-build skips it)");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = tokio::process::Command::new(cargo)
-        .args(["build", "--release", "-p", SERVER_BIN, "-p", AUTHORIZER_BIN])
+        .arg("build")
+        .args(workspace.profile_args())
+        .args(["-p", package, "-p", AUTHORIZER_BIN])
         .current_dir(root)
         .stdin(Stdio::null())
         .status()
@@ -388,7 +480,7 @@ async fn build(root: &Path) -> Result<(PathBuf, PathBuf)> {
     if !status.success() {
         bail!("cargo build failed (see the compiler output above)");
     }
-    Ok(release_binaries(&target_dir(root).await?.join("release")))
+    Ok(binaries_in(&workspace.profile_dir(), package))
 }
 
 fn print_banner(

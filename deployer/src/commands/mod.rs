@@ -5,6 +5,7 @@ pub mod destroy;
 pub mod dev;
 pub mod invoke;
 pub mod logs;
+pub mod new;
 pub mod plan;
 pub mod policy;
 pub mod rotate_key;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateKey(ref args) => rotate_key::run(&cli, args).await,
         Command::Invoke(ref args) => invoke::run(&cli, args).await,
         Command::Dev(ref args) => dev::run(&cli, args).await,
+        Command::New(ref args) => new::run(&cli, args).await,
         Command::Plan(ref args) => plan::run(&cli, args).await,
         Command::Status(ref args) => status::run(&cli, args).await,
         Command::Logs(ref args) => logs::run(&cli, args).await,
@@ -37,11 +39,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// deploy.toml with `--stage` applied; every error is already one line naming file, line and key.
 pub fn load_config(cli: &Cli) -> Result<Config> {
+    if !cli.config.exists() {
+        anyhow::bail!("{}", no_config(&cli.config));
+    }
     let config = Config::load(&cli.config)?;
     match &cli.stage {
         Some(stage) => config.for_stage(stage).map_err(anyhow::Error::msg),
         None => Ok(config),
     }
+}
+
+/// The one line for a deploy.toml that is not there: where mcpctl looked, and what to do.
+fn no_config(path: &std::path::Path) -> String {
+    let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!(
+        "no deploy.toml at {}: run `mcpctl new NAME` to start a project (then cd NAME), or pass -c FILE",
+        looked.display()
+    )
 }
 
 /// The URL clients use: the API's base URL, the stage path unless it is `$default`, then `/mcp`.
@@ -74,5 +88,17 @@ mod tests {
             "https://abc.execute-api.us-east-1.amazonaws.com/mcp"
         );
         assert_eq!(endpoint_url("https://h/", "prod"), "https://h/prod/mcp");
+    }
+
+    #[test]
+    fn a_missing_deploy_toml_says_where_mcpctl_looked_and_what_to_do() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            no_config(std::path::Path::new("deploy.toml")),
+            format!(
+                "no deploy.toml at {}: run `mcpctl new NAME` to start a project (then cd NAME), or pass -c FILE",
+                cwd.join("deploy.toml").display()
+            )
+        );
     }
 }

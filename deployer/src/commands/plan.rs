@@ -15,9 +15,9 @@ use crate::{Cli, Output};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Compare the code too: zip `mcpctl-server` and `mcpctl-authorizer` from DIR (checked for
-    /// deploy.toml's `architecture`) and compare their hashes with the deployed ones (otherwise
-    /// the code is built at deploy time).
+    /// Compare the code too: zip the server's binary (named as deploy.toml's `[server]
+    /// package`) and `mcpctl-authorizer` from DIR (checked for deploy.toml's `architecture`) and
+    /// compare their hashes with the deployed ones (otherwise the code is built at deploy time).
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
 }
@@ -27,7 +27,11 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let code = match &args.prebuilt {
         Some(dir) => Some(artifacts::code_hashes(
             &config,
-            &build::prebuilt(dir, Platform::of(config.architecture))?,
+            &build::prebuilt(
+                dir,
+                &config.server.package,
+                Platform::of(config.architecture),
+            )?,
         )?),
         None => None,
     };
@@ -41,6 +45,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             "stack": config.name,
             "region": config.region,
             "architecture": config.architecture.as_str(),
+            "server_package": config.server.package,
             "changes": changes,
             "to_create": count(Action::Create),
             "to_update": count(Action::Update),
@@ -51,8 +56,8 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         }))?,
         Output::Text => {
             println!(
-                "Plan for stack {} in {}, {} (nothing was changed):",
-                config.name, config.region, config.architecture
+                "Plan for stack {} in {}, {}, server package {} (nothing was changed):",
+                config.name, config.region, config.architecture, config.server.package
             );
             print!("{}", render(changes));
             if changes.iter().any(Planned::is_change) {

@@ -77,6 +77,7 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
         Output::Json => super::print_json(&json!({
             "stack": config.name,
             "region": config.region,
+            "server_package": config.server.package,
             "deployed": deployed,
             "endpoint": endpoint,
             "functions": {
@@ -144,7 +145,10 @@ fn render(
     endpoint: Option<&str>,
     now: i64,
 ) -> String {
-    let mut out = format!("Stack {} in {}\n", config.name, config.region);
+    let mut out = format!(
+        "Stack {} in {}, server package {}\n",
+        config.name, config.region, config.server.package
+    );
     if !is_deployed(preview) {
         out.push_str("  not deployed: `mcpctl deploy` creates it (`mcpctl plan` shows what)\n");
         return out;
