@@ -24,11 +24,13 @@
 //! Unit tests below send the same requests through rmcp alone and through this path and require
 //! identical status, headers and bytes.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::Response;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
@@ -41,6 +43,66 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::tools::{McpServer, QUIET_TOOLS};
+
+/// The fast path as a middleware on the `/mcp` route, inside the library's body checks
+/// (`mcpctl_server::http::router_with`): it sees only a buffered JSON body of one JSON-RPC object.
+pub async fn middleware(
+    State(fast_path): State<Arc<FastPath>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != axum::http::Method::POST
+        || !mcpctl_server::http::is_json_content_type(request.headers())
+    {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, mcpctl_server::http::MAX_BODY_BYTES).await else {
+        return mcpctl_server::http::internal_error();
+    };
+    let plain = Plain::recognize(&bytes, &parts.headers);
+    if let Some(plain) = &plain {
+        match plain.method {
+            Method::ToolsList => {
+                if let Some(answer) = fast_path.tools_list(plain) {
+                    return answer;
+                }
+            }
+            Method::ToolsCall => {
+                if let Some(call) = fast_path.prepare_call(plain, &bytes) {
+                    return call.run(parts).await;
+                }
+            }
+        }
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    match plain {
+        Some(plain) => remember(&fast_path, plain, response).await,
+        None => response,
+    }
+}
+
+/// Shows rmcp's answer to the fast path and hands it on to the client unchanged.
+async fn remember(fast_path: &FastPath, plain: Plain, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    // rmcp answers a JSON request with one complete body; a stream (SSE) is passed on as is.
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if !is_json {
+        return Response::from_parts(parts, body);
+    }
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            fast_path.remember(plain, parts.status, &parts.headers, &bytes);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => mcpctl_server::http::internal_error(),
+    }
+}
 
 /// Distinct keys kept; a real deployment sees one or two.
 const MAX_KEYS: usize = 16;
@@ -303,7 +365,7 @@ impl PreparedCall {
         };
         match serde_json::to_vec(&message) {
             Ok(body) => answer.response(body),
-            Err(_) => crate::http::internal_error(),
+            Err(_) => mcpctl_server::http::internal_error(),
         }
     }
 }
@@ -343,13 +405,24 @@ mod tests {
     //! The fast path must be invisible: every request gets the same status, headers and bytes
     //! through it as from rmcp alone.
 
-    use std::sync::Arc;
-
     use axum::http::Request;
+    use mcpctl_server::http::{router_with, HttpOptions};
     use tower::ServiceExt;
 
     use super::*;
-    use crate::http::{router_with_fast_path, HttpOptions};
+
+    /// The server's router with this fast path, or with rmcp alone.
+    fn router_with_fast_path(
+        options: HttpOptions,
+        fast_path: Option<Arc<FastPath>>,
+    ) -> axum::Router {
+        router_with(Arc::new(McpServer), options, |mcp| match fast_path {
+            Some(fast_path) => {
+                mcp.route_layer(axum::middleware::from_fn_with_state(fast_path, middleware))
+            }
+            None => mcp,
+        })
+    }
 
     type Reply = (StatusCode, Vec<(String, Vec<u8>)>, Vec<u8>);
 

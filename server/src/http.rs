@@ -4,22 +4,20 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-
-use crate::fast_path::{FastPath, Method as FastMethod, Plain};
-use crate::tools::McpServer;
+use rmcp::ServerHandler;
 
 /// The MCP endpoint path, the same locally and behind API Gateway.
 pub const MCP_PATH: &str = "/mcp";
 
-/// API Gateway accepts 10 MB, but no JSON-RPC request to these tools needs more than a fraction
-/// of that; refusing early keeps a Lambda from buffering garbage.
+/// API Gateway accepts 10 MB, but no JSON-RPC request to an MCP server needs more than a
+/// fraction of that; refusing early keeps a Lambda from buffering garbage.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
@@ -29,9 +27,6 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted in the `Origin` header; `None` disables the check.
     pub allowed_origins: Option<Vec<String>>,
-    /// Answer plain `tools/list` and `tools/call` requests without rmcp's per-request serve
-    /// loop (see `fast_path`); off only to compare against rmcp alone.
-    pub fast_path: bool,
 }
 
 impl HttpOptions {
@@ -47,7 +42,6 @@ impl HttpOptions {
         Self {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: Some(origins),
-            fast_path: true,
         }
     }
 
@@ -56,20 +50,23 @@ impl HttpOptions {
         Self {
             allowed_hosts: Vec::new(),
             allowed_origins,
-            fast_path: true,
         }
     }
 }
 
-/// The complete application: `/mcp` and a JSON 404 for anything else.
-pub fn router(options: HttpOptions) -> Router {
-    let fast_path = options.fast_path.then(|| Arc::new(FastPath::default()));
-    router_with_fast_path(options, fast_path)
+/// The complete application for `server`: `POST /mcp` (stateless Streamable HTTP, JSON
+/// responses) and a JSON 404 for anything else. `server` is shared by every request.
+pub fn router<S: ServerHandler>(server: S, options: HttpOptions) -> Router {
+    router_with(Arc::new(server), options, |mcp| mcp)
 }
 
-pub(crate) fn router_with_fast_path(
+/// [`router`], with `wrap` applied to the `/mcp` route inside the body checks: a middleware
+/// added there sees only requests with a JSON body of at most [`MAX_BODY_BYTES`] that is one
+/// JSON-RPC object (already buffered).
+pub fn router_with<S: ServerHandler>(
+    server: Arc<S>,
     options: HttpOptions,
-    fast_path: Option<Arc<FastPath>>,
+    wrap: impl FnOnce(Router) -> Router,
 ) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -88,14 +85,14 @@ pub(crate) fn router_with_fast_path(
             .enforce_origin_validation(),
         None => config.disable_allowed_origins(),
     };
+    // Stateless: rmcp asks for a handler per request; an `Arc` clone is all that costs.
     let service = StreamableHttpService::new(
-        || Ok(McpServer),
+        move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    Router::new()
-        .route_service(MCP_PATH, service)
-        .route_layer(middleware::from_fn_with_state(fast_path, jsonrpc_envelope))
+    wrap(Router::new().route_service(MCP_PATH, service))
+        .route_layer(middleware::from_fn(jsonrpc_envelope))
         .fallback(not_found)
 }
 
@@ -126,7 +123,8 @@ fn jsonrpc_error(status: StatusCode, code: i32, message: &str) -> Response {
         .into_response()
 }
 
-fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+/// Whether `Content-Type` is `application/json` (any parameters, any letter case).
+pub fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -137,11 +135,7 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// Gives a POST body the JSON-RPC answers clients expect before rmcp sees it: a body that is
 /// not JSON gets -32700 and one that is not a single request object gets -32600 (both with
 /// 400), where rmcp alone would answer 415 in plain text. Everything else passes unchanged.
-async fn jsonrpc_envelope(
-    State(fast_path): State<Option<Arc<FastPath>>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn jsonrpc_envelope(request: Request, next: Next) -> Response {
     if request.method() != Method::POST || !is_json_content_type(request.headers()) {
         return next.run(request).await;
     }
@@ -167,29 +161,9 @@ async fn jsonrpc_envelope(
             "Invalid Request: expected one JSON-RPC message object (batches are not supported)",
         );
     }
-    let plain = fast_path
-        .as_ref()
-        .and_then(|_| Plain::recognize(&bytes, &parts.headers));
-    if let (Some(fast_path), Some(plain)) = (&fast_path, &plain) {
-        match plain.method {
-            FastMethod::ToolsList => {
-                if let Some(answer) = fast_path.tools_list(plain) {
-                    return answer;
-                }
-            }
-            FastMethod::ToolsCall => {
-                if let Some(call) = fast_path.prepare_call(plain, &bytes) {
-                    return call.run(parts).await;
-                }
-            }
-        }
-    }
-    let mut response = next
+    let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if let (Some(fast_path), Some(plain)) = (fast_path, plain) {
-        response = remember(&fast_path, plain, response).await;
-    }
     // Valid JSON with an acceptable Content-Type that rmcp still cannot read is not JSON-RPC.
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return jsonrpc_error(
@@ -201,27 +175,8 @@ async fn jsonrpc_envelope(
     response
 }
 
-/// Shows rmcp's answer to the fast path and hands it on to the client unchanged.
-async fn remember(fast_path: &FastPath, plain: Plain, response: Response) -> Response {
-    let (parts, body) = response.into_parts();
-    // rmcp answers a JSON request with one complete body; a stream (SSE) is passed on as is.
-    let is_json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == b"application/json");
-    if !is_json {
-        return Response::from_parts(parts, body);
-    }
-    match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => {
-            fast_path.remember(plain, parts.status, &parts.headers, &bytes);
-            Response::from_parts(parts, Body::from(bytes))
-        }
-        Err(_) => internal_error(),
-    }
-}
-
-pub(crate) fn internal_error() -> Response {
+/// A JSON-RPC 500 "Internal error" with no id.
+pub fn internal_error() -> Response {
     jsonrpc_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         INTERNAL_ERROR,

@@ -1,5 +1,15 @@
 //! What only the Lambda mode needs.
 
+/// The service the Lambda runtime calls: the stage prefix removed, then `router` with the
+/// response-size guard.
+pub fn app(
+    router: axum::Router,
+) -> tower::util::MapRequest<axum::Router, fn(lambda_http::Request) -> lambda_http::Request> {
+    tower::ServiceBuilder::new()
+        .map_request(strip_stage_prefix as fn(lambda_http::Request) -> lambda_http::Request)
+        .service(router.layer(axum::middleware::from_fn(limit_response_size)))
+}
+
 /// On a named API Gateway stage the raw path starts with `/{stage}`; routes are matched without
 /// it, so the same `/mcp` route serves `$default` and named stages alike.
 pub fn strip_stage_prefix(mut request: lambda_http::Request) -> lambda_http::Request {

@@ -1,15 +1,79 @@
-//! The MCP server: Streamable HTTP, stateless, JSON responses. One router serves both the
-//! Lambda (through `lambda_http`) and the local HTTP server, so what is tested locally is what
-//! ships.
+//! The server as a library: [`run`] turns an rmcp `ServerHandler` into the deployable binary
+//! (Lambda mode and local mode, body limits, Host/Origin checks, the log filter that keeps keys
+//! out of logs, the response-size guard). Streamable HTTP, stateless, JSON responses; one router
+//! serves both the Lambda (through `lambda_http`) and the local HTTP server, so what is tested
+//! locally is what ships.
+//!
+//! ```no_run
+//! use mcpctl_server::prelude::*;
+//!
+//! #[derive(Clone)]
+//! struct MyTools {
+//!     tool_router: ToolRouter<Self>,
+//! }
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Greet {
+//!     /// Who to greet.
+//!     name: String,
+//! }
+//!
+//! #[tool_router]
+//! impl MyTools {
+//!     fn new() -> Self {
+//!         Self { tool_router: Self::tool_router() }
+//!     }
+//!
+//!     #[tool(description = "Greets someone.")]
+//!     async fn greet(&self, Parameters(Greet { name }): Parameters<Greet>) -> String {
+//!         format!("Hello, {name}!")
+//!     }
+//! }
+//!
+//! #[tool_handler]
+//! impl ServerHandler for MyTools {}
+//!
+//! fn main() -> std::process::ExitCode {
+//!     mcpctl_server::run(MyTools::new())
+//! }
+//! ```
+//!
+//! The `mcpctl-server` binary of this crate (`src/main.rs`, `src/tools/`) is the example built on
+//! it: four tools, a resource, a prompt. A crate that depends on this one compiles only the
+//! library.
 
-#[cfg(feature = "conformance")]
-mod conformance;
-mod fast_path;
+pub mod handler;
 pub mod http;
 pub mod input;
 pub mod lambda;
 pub mod notify;
-pub mod tools;
+pub mod resources;
+mod run;
 
 pub use http::{router, HttpOptions};
-pub use tools::McpServer;
+pub use run::{logs_raw_event, run, run_with, uptime, ALLOWED_ORIGINS_ENV};
+
+/// The rmcp this crate is built on. Its macros (`#[tool]`, `#[tool_router]`, `#[prompt]`, ...)
+/// write paths starting with `rmcp::`, so a module that uses them needs `rmcp` in scope:
+/// `use mcpctl_server::prelude::*;` (or `use mcpctl_server::rmcp;`) brings it.
+pub use rmcp;
+
+/// What a module with tools, prompts and resources needs, in one `use`.
+pub mod prelude {
+    pub use crate::input::{Input, InputKind};
+    pub use crate::notify::{Log, Progress};
+    pub use crate::resources::ResourceRequest;
+    pub use rmcp;
+    pub use rmcp::handler::server::router::prompt::PromptRouter;
+    pub use rmcp::handler::server::router::tool::ToolRouter;
+    pub use rmcp::handler::server::wrapper::{Json, Parameters};
+    pub use rmcp::model::{
+        CallToolResult, ContentBlock, CustomRequest, CustomResult, ErrorData, GetPromptResult,
+        Implementation, PromptMessage, ResourceContents, Role, ServerCapabilities, ServerConfig,
+    };
+    pub use rmcp::service::RequestContext;
+    pub use rmcp::{
+        prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router, RoleServer,
+        ServerHandler,
+    };
+}

@@ -68,9 +68,12 @@ fn discover_and_tools_list_answer_per_request() {
         .is_some_and(|v| v.iter().any(|v| v == "2026-07-28")));
     assert!(result["capabilities"]["tools"].is_object());
     if cfg!(not(feature = "conformance")) {
-        // The real server offers tools only: no fixture resources, prompts or logging.
+        // The example offers tools, resources and prompts: no logging, no completions (the
+        // conformance build's fixtures have those).
         let capabilities = result["capabilities"].as_object().expect("capabilities");
-        assert_eq!(capabilities.keys().collect::<Vec<_>>(), ["tools"]);
+        let mut keys: Vec<&String> = capabilities.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["prompts", "resources", "tools"]);
     }
     let (status, body) = post_2026(&s, "tools/list", json!({"_meta": meta()}));
     assert_eq!(status, 200);

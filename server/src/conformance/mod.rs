@@ -1,15 +1,19 @@
 //! The official MCP conformance suite's fixtures (`--features conformance` only): the tools,
 //! resources, prompts and completions its server scenarios call, by the names and with the
 //! behaviour the scenarios check (`@modelcontextprotocol/conformance`, see
-//! `interop/conformance/`). They are served by the same `McpServer` handler, router and
-//! transport as the real tools, and use the same machinery a user's tool would: `crate::input`
-//! for input-required results, `crate::notify` for progress and log messages.
+//! `interop/conformance/`). They are served beside the example's tools, resources and prompts by
+//! the same `McpServer` (this module has its `ServerHandler` in this build), router and
+//! transport, and use the same machinery a user's tool would: `mcpctl_server::input` for
+//! input-required results, `mcpctl_server::notify` for progress and log messages.
 //!
 //! Never part of a deployment: the feature is off by default and the Lambda build does not
 //! enable it.
 
 mod tools;
 
+use mcpctl_server::handler::{is_2026_07_28_or_later, untyped_request};
+use mcpctl_server::input::Input;
+use rmcp::handler::server::prompt::PromptContext;
 use rmcp::model::{
     CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, ErrorData,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
@@ -18,10 +22,11 @@ use rmcp::model::{
     ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate, Role,
     ServerCapabilities,
 };
+use rmcp::model::{CustomRequest, CustomResult, ErrorCode, ServerConfig};
 use rmcp::service::RequestContext;
-use rmcp::RoleServer;
+use rmcp::{tool_handler, RoleServer, ServerHandler};
 
-use crate::input::Input;
+use crate::tools::{prompt_router, resource_router, server_config, tool_router, McpServer};
 
 pub(crate) use tools::tools;
 
@@ -248,6 +253,117 @@ pub(crate) fn complete(
     };
     let completion = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
     Ok(CompleteResult::new(completion))
+}
+
+/// The conformance build's handler: the example's tools, resources and prompts with the
+/// suite's fixtures beside them, plus completions and `logging/setLevel`.
+#[tool_handler(router = tool_router())]
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config().clone()
+    }
+
+    /// `logging/setLevel` exists only before 2026-07-28. The level cannot be kept: the next
+    /// request may reach another instance, so it is accepted and log messages follow the rule
+    /// in `mcpctl_server::notify::Log`.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if is_2026_07_28_or_later(&context) {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                "logging/setLevel",
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let mut result = list_resources(request, context.clone())?;
+        result
+            .resources
+            .extend(resource_router().list_resources(&context).resources);
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let mut result = list_resource_templates(request, context.clone())?;
+        result.resource_templates.extend(
+            resource_router()
+                .list_resource_templates(&context)
+                .resource_templates,
+        );
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri.starts_with("test://") {
+            read_resource(request, context)
+        } else {
+            resource_router().read(self, request, context).await
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let mut result = list_prompts(request, context)?;
+        result.prompts.extend(prompt_router().list_all());
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name.starts_with("test_") {
+            get_prompt(request, context)
+        } else {
+            prompt_router()
+                .get_prompt(PromptContext::new(
+                    self,
+                    request.name,
+                    request.arguments,
+                    context,
+                ))
+                .await
+        }
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        complete(request, context)
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(untyped_request(&request, &context))
+    }
 }
 
 #[cfg(test)]

@@ -21,9 +21,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{PNG_BASE64, WAV_BASE64};
-use crate::input::{Input, InputKind};
-use crate::notify::{Log, Progress};
 use crate::tools::McpServer;
+use mcpctl_server::input::{Input, InputKind};
+use mcpctl_server::notify::{Log, Progress};
 
 /// Every fixture tool.
 pub(crate) fn tools() -> ToolRouter<McpServer> {
@@ -35,7 +35,7 @@ fn text(text: impl Into<String>) -> CallToolResult {
 }
 
 /// What a tool that needs the client's input answers on a revision before 2026-07-28: a tool
-/// error the model can read (see `crate::input::legacy_refusal`).
+/// error the model can read (see `mcpctl_server::input::legacy_refusal`).
 fn needs_2026(what: &str) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(format!(
         "{what} needs protocol version 2026-07-28 or later: this server is stateless, so it asks for input with input-required results, which earlier revisions do not have"

@@ -1,5 +1,4 @@
-use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::{schemars, tool, tool_router};
+use mcpctl_server::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::McpServer;

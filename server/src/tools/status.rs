@@ -1,18 +1,9 @@
-use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use rmcp::handler::server::wrapper::Json;
-use rmcp::{schemars, tool, tool_router};
+use mcpctl_server::prelude::*;
 use serde::Serialize;
 
 use super::McpServer;
-
-static STARTED: OnceLock<Instant> = OnceLock::new();
-
-/// Call first thing in `main` so uptime counts from process start, not from the first call.
-pub fn mark_start() {
-    STARTED.get_or_init(Instant::now);
-}
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ServerStatus {
@@ -26,7 +17,7 @@ pub struct ServerStatus {
 }
 
 pub fn server_status() -> ServerStatus {
-    let uptime = STARTED.get_or_init(Instant::now).elapsed();
+    let uptime = mcpctl_server::uptime();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -48,6 +39,18 @@ impl McpServer {
     )]
     pub async fn get_server_status(&self) -> Json<ServerStatus> {
         Json(server_status())
+    }
+}
+
+mcpctl_server::resources! {
+    router = status_resources;
+    impl McpServer {
+        /// Server status (the same as the get_server_status tool): health, time, region,
+        /// version and uptime.
+        #[resource(uri = "mcp://server/status", title = "Server status", mime_type = "application/json")]
+        pub async fn status_resource(&self) -> Json<ServerStatus> {
+            Json(server_status())
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::{schemars, tool, tool_router};
+use mcpctl_server::prelude::*;
+use mcpctl_server::resources::ResourceRequest;
 use serde::{Deserialize, Serialize};
 
 use super::McpServer;
@@ -52,6 +52,20 @@ impl McpServer {
         Parameters(LookupUserRequest { user_id }): Parameters<LookupUserRequest>,
     ) -> Result<Json<User>, String> {
         lookup_user(&user_id).map(Json)
+    }
+}
+
+mcpctl_server::resources! {
+    router = user_resources;
+    impl McpServer {
+        /// One user of the (mock) directory by id, e.g. mcp://users/1.
+        #[resource(template = "mcp://users/{id}", name = "user", mime_type = "application/json")]
+        pub async fn user_resource(&self, request: ResourceRequest) -> Result<Json<User>, ErrorData> {
+            let id = request.var("id").unwrap_or_default();
+            lookup_user(id).map(Json).map_err(|message| {
+                ErrorData::resource_not_found(message, Some(serde_json::json!({ "uri": request.uri() })))
+            })
+        }
     }
 }
 

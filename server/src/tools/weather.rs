@@ -1,5 +1,4 @@
-use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::{schemars, tool, tool_router};
+use mcpctl_server::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::mock_data::stable_hash;
@@ -62,6 +61,34 @@ impl McpServer {
         Parameters(WeatherRequest { city }): Parameters<WeatherRequest>,
     ) -> Result<Json<Weather>, String> {
         mock_weather(&city).map(Json)
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct WeatherReportArgs {
+    /// City to report on, e.g. "Lisbon".
+    pub city: String,
+}
+
+#[prompt_router(router = "weather_prompts", vis = "pub(crate)")]
+impl McpServer {
+    /// Asks for a short weather report on a city, using the get_weather tool.
+    #[prompt(name = "weather_report")]
+    pub async fn weather_report(
+        &self,
+        Parameters(WeatherReportArgs { city }): Parameters<WeatherReportArgs>,
+    ) -> Result<Vec<PromptMessage>, ErrorData> {
+        let city = city.trim();
+        if city.is_empty() {
+            return Err(ErrorData::invalid_params("city must not be empty", None));
+        }
+        Ok(vec![PromptMessage::new_text(
+            Role::User,
+            format!(
+                "Call the get_weather tool for {city}, then write a two-sentence weather report \
+                 for {city}: temperature in °C, condition, and whether to take an umbrella."
+            ),
+        )])
     }
 }
 
