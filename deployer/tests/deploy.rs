@@ -112,7 +112,13 @@ async fn deploy_creates_every_resource_with_the_expected_configuration() {
         Some(mcpctl_stack::env::SERVER_LOG_FILTER)
     );
     assert_eq!(env.get("GREETING").map(String::as_str), Some("hello"));
-    assert_eq!(env.len(), 2);
+    // The request-state key every instance seals multi-round tool calls with: made once.
+    let state_key = &env[mcpctl_stack::env::REQUEST_STATE_KEY_VAR];
+    assert!(
+        state_key.len() == 64 && state_key.chars().all(|c| c.is_ascii_hexdigit()),
+        "a random 256-bit hex key"
+    );
+    assert_eq!(env.len(), 3);
     assert!(c.role().unwrap().ends_with(":role/demo-server-role"));
     assert_eq!(
         server
@@ -334,6 +340,36 @@ fn second_deploy_makes_no_mutating_call() {
     assert_eq!(second["mutating_calls"], 0, "{second}");
     assert!(changed_steps(&second).is_empty(), "{second}");
     assert_eq!(first["endpoint"], second["endpoint"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_state_key_outlives_configuration_updates() {
+    let p = Project::new(CONFIG);
+    let key = || async {
+        let lambda = aws_sdk_lambda::Client::new(&p.sdk().await);
+        let c = lambda
+            .get_function_configuration()
+            .function_name("demo-server")
+            .send()
+            .await
+            .unwrap();
+        c.environment().unwrap().variables().unwrap()[mcpctl_stack::env::REQUEST_STATE_KEY_VAR]
+            .clone()
+    };
+    p.deploy_json();
+    let first = key().await;
+    p.write_config(&CONFIG.replace("GREETING = \"hello\"", "GREETING = \"hi\""));
+    let s = p.deploy_json();
+    assert_eq!(
+        changed_steps(&s),
+        [(
+            "function demo-server".to_string(),
+            serde_json::json!({"updated": ["environment"]})
+        )],
+        "{s}"
+    );
+    assert_eq!(key().await, first, "kept across an environment update");
+    assert_eq!(p.deploy_json()["mutating_calls"], 0);
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub enum DevError {
     MissingBinary { what: &'static str, path: String },
     #[error("cannot write the launcher of the functions: {0}")]
     Launcher(std::io::Error),
+    #[error("cannot make the server's request-state key: {0}")]
+    RequestStateKey(state::StateError),
 }
 
 /// Runs every function instance as `program args... BINARY` instead of `BINARY`: how
@@ -206,6 +208,11 @@ impl DevStack {
 
         // What deploy sets, from the one definition both use.
         let mut server_env = mcpctl_stack::env::server_env(config);
+        // One request-state key for every instance of this run, as deploy keeps one per stack.
+        if !server_env.contains_key(mcpctl_stack::env::REQUEST_STATE_KEY_VAR) {
+            let key = state::new_api_key().map_err(DevError::RequestStateKey)?;
+            server_env.insert(mcpctl_stack::env::REQUEST_STATE_KEY_VAR.to_string(), key);
+        }
         let mut authorizer_env = mcpctl_stack::env::authorizer_env(config, &secret.arn());
         authorizer_env.insert(
             "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),

@@ -14,6 +14,12 @@ pub const SECRET_CACHE_TTL_VAR: &str = "SECRET_CACHE_TTL_S";
 /// key cover (`crate::auth`).
 pub const ACCEPT_VAR: &str = "API_KEY_ACCEPT";
 
+/// The server seals the state of a multi-round tool call (an input-required result's
+/// `requestState`) with this key, at least 32 bytes, so that any instance can open what another
+/// sealed. Deploy makes one random 256-bit value per stack and keeps it in the function's
+/// configuration across deploys (`[server.env]` may set one instead); dev makes one per run.
+pub const REQUEST_STATE_KEY_VAR: &str = "MCP_REQUEST_STATE_KEY";
+
 /// The server's default log filter: its own events at info, rmcp's per-request chatter (three
 /// lines for every request, each a CloudWatch cost) only when something is wrong.
 pub const SERVER_LOG_FILTER: &str = "info,rmcp=warn";

@@ -122,6 +122,9 @@ pub struct Function {
     pub memory_mb: i32,
     pub timeout_s: i32,
     pub env: BTreeMap<String, String>,
+    /// Variables whose value deploy makes once (random, 256 bits) and keeps from then on, read
+    /// back from the function's configuration: the server's request-state key.
+    pub generated_env: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, Default)]
@@ -163,6 +166,12 @@ pub struct FunctionPlan {
     /// Configuration fields that differ.
     pub configuration: Vec<String>,
     pub tags: BTreeMap<String, String>,
+}
+
+fn environment(env: &BTreeMap<String, String>) -> Environment {
+    Environment::builder()
+        .set_variables(Some(env.clone().into_iter().collect()))
+        .build()
 }
 
 pub async fn read_function(ctx: &Ctx<'_>, name: &str) -> Result<Option<FunctionState>> {
@@ -240,7 +249,7 @@ impl Resource for Function {
         configuration.field("role", cur.role.as_str(), self.role_arn.as_str());
         configuration.field("memory", &cur.memory_mb, &Some(self.memory_mb));
         configuration.field("timeout", &cur.timeout_s, &Some(self.timeout_s));
-        configuration.field("environment", &cur.env, &self.env);
+        configuration.field("environment", &cur.env, &self.env_keeping(Some(cur)));
         configuration.field(
             "description",
             &cur.description.as_deref().unwrap_or_default(),
@@ -298,6 +307,7 @@ impl Resource for Function {
                 .map_err(|e| anyhow::anyhow!("waiting for {} to become active: {e}", self.name))?;
             return Ok(arn);
         }
+        let env = self.env_keeping(current.as_ref());
         let arn = current.map(|c| c.arn).unwrap_or_default();
         let code = plan.code || plan.architecture;
         if code || !plan.configuration.is_empty() {
@@ -355,7 +365,7 @@ impl Resource for Function {
                         .memory_size(self.memory_mb)
                         .timeout(self.timeout_s)
                         .description(&self.description)
-                        .environment(self.environment())
+                        .environment(environment(&env))
                         .send()
                 },
             )
@@ -389,6 +399,7 @@ impl Function {
             memory_mb: as_i32(config.server.memory_mb)?,
             timeout_s: as_i32(config.server.timeout_s)?,
             env: mcpctl_stack::env::server_env(config),
+            generated_env: &[mcpctl_stack::env::REQUEST_STATE_KEY_VAR],
         })
     }
 
@@ -409,13 +420,27 @@ impl Function {
             memory_mb: as_i32(config.authorizer.memory_mb)?,
             timeout_s: as_i32(config.authorizer.timeout_s)?,
             env: mcpctl_stack::env::authorizer_env(config, secret_arn),
+            generated_env: &[],
         })
     }
 
-    fn environment(&self) -> Environment {
-        Environment::builder()
-            .set_variables(Some(self.env.clone().into_iter().collect()))
-            .build()
+    /// The environment to run with: deploy.toml's, plus each generated variable with the value
+    /// the function already has (a new random one when it has none, or one too short to be a
+    /// key). `[server.env]` setting one of them wins.
+    fn env_keeping(&self, current: Option<&FunctionState>) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        for &var in self.generated_env {
+            if env.contains_key(var) {
+                continue;
+            }
+            let kept = current
+                .and_then(|c| c.env.get(var))
+                .filter(|v| v.len() >= 32)
+                .cloned();
+            let value = kept.unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
+            env.insert(var.to_string(), value);
+        }
+        env
     }
 
     /// CreateFunction, retried with backoff while IAM has not yet propagated a new role or the
@@ -447,7 +472,7 @@ impl Function {
                     .role(&self.role_arn)
                     .memory_size(self.memory_mb)
                     .timeout(self.timeout_s)
-                    .environment(self.environment())
+                    .environment(environment(&self.env_keeping(None)))
                     .code(self.code.function_code())
                     .set_tags(Some(ctx.tags.clone().into_iter().collect()))
                     .send()
@@ -520,6 +545,7 @@ mod tests {
             memory_mb: 256,
             timeout_s: 29,
             env: BTreeMap::from([("RUST_LOG".into(), "info".into())]),
+            generated_env: &["MCP_REQUEST_STATE_KEY"],
         }
     }
 
@@ -534,7 +560,7 @@ mod tests {
             role: f.role_arn.clone(),
             memory_mb: Some(f.memory_mb),
             timeout_s: Some(f.timeout_s),
-            env: f.env.clone(),
+            env: f.env_keeping(None),
             architectures: vec![f.architecture.as_str().into()],
             description: Some(f.description.clone()),
             tags: HashMap::new(),
@@ -583,6 +609,48 @@ mod tests {
         cur.handler = None;
         cur.tags = ctx.tags.clone().into_iter().collect();
         assert_eq!(image.plan(&ctx, &Some(cur)), FunctionPlan::default());
+    }
+
+    #[test]
+    fn a_generated_variable_is_made_once_and_kept() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let f = desired();
+        let fresh = f.env_keeping(None);
+        let key = &fresh["MCP_REQUEST_STATE_KEY"];
+        assert_eq!(key.len(), 64, "256 bits in hex");
+        assert_ne!(f.env_keeping(None)["MCP_REQUEST_STATE_KEY"], *key, "random");
+
+        // Deployed with it: the same value again, nothing to change.
+        let mut cur = same_as(&f);
+        cur.tags = ctx.tags.clone().into_iter().collect();
+        cur.env = fresh.clone();
+        assert_eq!(f.env_keeping(Some(&cur)), fresh);
+        assert_eq!(f.plan(&ctx, &Some(cur.clone())), FunctionPlan::default());
+
+        // Deployed before mcpctl set it, or with a value too short to be a key: one is made.
+        for env in [f.env.clone(), {
+            let mut e = fresh.clone();
+            e.insert("MCP_REQUEST_STATE_KEY".into(), "short".into());
+            e
+        }] {
+            cur.env = env;
+            assert_eq!(
+                f.plan(&ctx, &Some(cur.clone())).configuration,
+                ["environment"]
+            );
+            assert_eq!(f.env_keeping(Some(&cur))["MCP_REQUEST_STATE_KEY"].len(), 64);
+        }
+
+        // [server.env] naming it wins.
+        let mut own = desired();
+        own.env
+            .insert("MCP_REQUEST_STATE_KEY".into(), "k".repeat(40));
+        assert_eq!(
+            own.env_keeping(Some(&cur))["MCP_REQUEST_STATE_KEY"],
+            "k".repeat(40)
+        );
     }
 
     #[test]
