@@ -57,17 +57,7 @@ impl HttpOptions {
 /// The complete application for `server`: `POST /mcp` (stateless Streamable HTTP, JSON
 /// responses) and a JSON 404 for anything else. `server` is shared by every request.
 pub fn router<S: ServerHandler>(server: S, options: HttpOptions) -> Router {
-    router_with(Arc::new(server), options, |mcp| mcp)
-}
-
-/// [`router`], with `wrap` applied to the `/mcp` route inside the body checks: a middleware
-/// added there sees only requests with a JSON body of at most [`MAX_BODY_BYTES`] that is one
-/// JSON-RPC object (already buffered).
-pub fn router_with<S: ServerHandler>(
-    server: Arc<S>,
-    options: HttpOptions,
-    wrap: impl FnOnce(Router) -> Router,
-) -> Router {
+    let server = Arc::new(server);
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -91,7 +81,8 @@ pub fn router_with<S: ServerHandler>(
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    wrap(Router::new().route_service(MCP_PATH, service))
+    Router::new()
+        .route_service(MCP_PATH, service)
         .route_layer(middleware::from_fn(jsonrpc_envelope))
         .fallback(not_found)
 }
@@ -107,7 +98,6 @@ async fn not_found() -> impl IntoResponse {
 /// JSON-RPC error codes the transport itself answers with.
 const PARSE_ERROR: i32 = -32700;
 const INVALID_REQUEST: i32 = -32600;
-const INTERNAL_ERROR: i32 = -32603;
 
 fn jsonrpc_error(status: StatusCode, code: i32, message: &str) -> Response {
     let body = serde_json::json!({
@@ -123,8 +113,7 @@ fn jsonrpc_error(status: StatusCode, code: i32, message: &str) -> Response {
         .into_response()
 }
 
-/// Whether `Content-Type` is `application/json` (any parameters, any letter case).
-pub fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -173,13 +162,4 @@ async fn jsonrpc_envelope(request: Request, next: Next) -> Response {
         );
     }
     response
-}
-
-/// A JSON-RPC 500 "Internal error" with no id.
-pub fn internal_error() -> Response {
-    jsonrpc_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        INTERNAL_ERROR,
-        "Internal error",
-    )
 }

@@ -15,7 +15,7 @@
 //!   every message: for the request at hand no level is known.
 //!
 //! Sending fails only when the client has gone; that is not the tool's problem, so both ignore
-//! it. Tools that use either must stay out of `QUIET_TOOLS` (the fast path has no stream).
+//! it.
 
 // SEP-2577 deprecates logging in rmcp's types; the 2026-07-28 revision still has it.
 #![allow(deprecated)]

@@ -5,12 +5,12 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rmcp::ServerHandler;
 
-use crate::http::{router_with, HttpOptions};
+use crate::http::{router, HttpOptions};
 use crate::{input, lambda};
 
 /// Environment variable with extra browser origins to accept (comma-separated patterns such as
@@ -51,15 +51,6 @@ pub fn run<S>(server: S) -> ExitCode
 where
     S: ServerHandler + Clone + Send + Sync + 'static,
 {
-    run_with(Arc::new(server), |mcp| mcp)
-}
-
-/// [`run`], with `wrap` applied to the `/mcp` route inside the body checks (see
-/// [`crate::http::router_with`]): for a middleware of your own.
-pub fn run_with<S: ServerHandler>(
-    server: Arc<S>,
-    wrap: impl FnOnce(axum::Router) -> axum::Router,
-) -> ExitCode {
     STARTED.get_or_init(Instant::now);
     init_logging();
     if let Err(e) = input::init() {
@@ -70,12 +61,11 @@ pub fn run_with<S: ServerHandler>(
         .ok()
         .map(|v| parse_origins(&v));
     let result = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        run_lambda(router_with(server, HttpOptions::lambda(origins), wrap))
+        run_lambda(router(server, HttpOptions::lambda(origins)))
     } else {
-        run_local(router_with(
+        run_local(router(
             server,
             HttpOptions::local(origins.unwrap_or_default()),
-            wrap,
         ))
     };
     match result {

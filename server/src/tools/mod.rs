@@ -95,14 +95,3 @@ impl ServerHandler for McpServer {
         Err(mcpctl_server::handler::untyped_request(&request, &context))
     }
 }
-
-/// Tools that never send the client anything while they run (no progress, logging, sampling
-/// or elicitation through `context.peer`). The HTTP layer may call these without rmcp's
-/// per-request serve loop, which is what carries such messages (see `fast_path`). A new tool
-/// works without being listed here; list it only once the above holds for it.
-pub const QUIET_TOOLS: &[&str] = &[
-    "get_weather",
-    "calculate",
-    "get_server_status",
-    "lookup_user",
-];
