@@ -38,6 +38,8 @@ pub struct AuthorizerEvent {
 #[serde(rename_all = "camelCase", default)]
 pub struct RequestContext {
     pub request_id: Option<String>,
+    /// The API's host name: the issuer of `[auth] mode = "oauth"` when none is configured.
+    pub domain_name: Option<String>,
     pub http: Option<HttpDetails>,
 }
 

@@ -9,8 +9,11 @@
 pub mod config;
 pub mod event;
 pub mod keys;
+pub mod oauth;
 pub mod secrets_manager;
+pub mod signing;
 pub mod store;
+pub mod token;
 
 use std::collections::BTreeMap;
 

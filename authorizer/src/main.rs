@@ -45,11 +45,51 @@ async fn serve(config: Config) -> Result<(), String> {
     let store = KeyStore::new(source, config.cache_ttl);
     store.prefetch().await;
     let store = &store;
+    // `[auth] mode = "oauth"`: access tokens too, signed with a second secret (docs/oauth.md).
+    let oauth = match std::env::var(mcpctl_stack::oauth::AUTH_MODE_VAR).as_deref() {
+        Ok("oauth") => {
+            let id = std::env::var(mcpctl_stack::oauth::SIGNING_SECRET_ID_VAR)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "{} is oauth but {} is not set",
+                        mcpctl_stack::oauth::AUTH_MODE_VAR,
+                        mcpctl_stack::oauth::SIGNING_SECRET_ID_VAR
+                    )
+                })?;
+            let signing = mcpctl_authorizer::signing::SigningKeyStore::new(
+                SecretsManagerSource::from_env(id).await,
+                config.cache_ttl,
+            );
+            signing.keys(None).await;
+            let issuer = std::env::var(mcpctl_stack::oauth::ISSUER_VAR).ok();
+            Some((signing, issuer))
+        }
+        Ok("api-key") | Err(_) => None,
+        Ok(other) => {
+            return Err(format!(
+                "{} must be api-key or oauth (got {other:?})",
+                mcpctl_stack::oauth::AUTH_MODE_VAR
+            ))
+        }
+    };
+    let oauth = &oauth;
     let handler = service_fn(move |event: LambdaEvent<AuthorizerEvent>| async move {
         // An error fails the invocation: API Gateway answers 500 and caches nothing.
-        authorize_event(&event.payload, accepted, store)
-            .await
-            .map_err(|e| lambda_runtime::Diagnostic::from(e.to_string()))
+        let verdict = match oauth {
+            Some((signing, issuer)) => {
+                mcpctl_authorizer::oauth::authorize_oauth_event(
+                    &event.payload,
+                    store,
+                    signing,
+                    issuer.as_deref(),
+                )
+                .await
+            }
+            None => authorize_event(&event.payload, accepted, store).await,
+        };
+        verdict.map_err(|e| lambda_runtime::Diagnostic::from(e.to_string()))
     });
     lambda_runtime::run(handler)
         .await

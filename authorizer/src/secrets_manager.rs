@@ -122,8 +122,10 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-impl SecretSource for SecretsManagerSource {
-    async fn fetch(&self) -> Result<SecretKeys, FetchError> {
+impl SecretsManagerSource {
+    /// The secret's AWSCURRENT value and, if a version carries it, its AWSPREVIOUS value: what
+    /// [`SecretSource::fetch`] digests, and the raw signing keys of `[auth] mode = "oauth"`.
+    pub async fn read_versions(&self) -> Result<(String, Option<String>), FetchError> {
         // Both reads at once: on a cold start they are the whole latency of the first request.
         let (current, previous) =
             tokio::join!(self.read(KeyStage::Current), self.read(KeyStage::Previous));
@@ -139,6 +141,23 @@ impl SecretSource for SecretsManagerSource {
             }
             Err(err) => return Err(err),
         };
+        Ok((current, previous))
+    }
+}
+
+impl crate::signing::RawSecretSource for SecretsManagerSource {
+    async fn versions(&self) -> Result<(String, Option<String>), FetchError> {
+        self.read_versions().await
+    }
+
+    fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+}
+
+impl SecretSource for SecretsManagerSource {
+    async fn fetch(&self) -> Result<SecretKeys, FetchError> {
+        let (current, previous) = self.read_versions().await?;
         Ok(SecretKeys::new(
             current.as_bytes(),
             previous.as_deref().map(str::as_bytes),

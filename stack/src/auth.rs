@@ -163,7 +163,14 @@ impl Accepted {
 
 /// What `config` accepts. [`Config::validate`] refuses a list this would fail on; should an
 /// unvalidated one get here, both headers are accepted, as by default.
+///
+/// With `[auth] mode = "oauth"` only `Authorization: Bearer` (an access token, or the key): a
+/// request without it must get API Gateway's own 401, which starts an MCP client's OAuth
+/// discovery (docs/oauth.md), and `x-api-key` would be a second way in that OAuth clients never use.
 pub fn accepted(config: &Config) -> Accepted {
+    if config.auth.mode == crate::config::AuthMode::OAuth {
+        return Accepted::BEARER;
+    }
     Accepted::from_list(&config.authorizer.accept).unwrap_or(Accepted::BOTH)
 }
 
@@ -187,13 +194,21 @@ pub fn identity_sources(config: &Config) -> Vec<String> {
 /// `AuthorizerResultTtlInSeconds` for `config`: `authorizer.cache_ttl_s` when there is an
 /// identity source to key the cache on, else 0 ("to enable caching, your authorizer must have at
 /// least one identity source", API Gateway developer guide).
+///
+/// In oauth mode at most [`OAUTH_MAX_CACHE_TTL_S`]: a cached allow outlives the access token's
+/// expiry by up to the TTL.
 pub fn effective_cache_ttl_s(config: &Config) -> u32 {
     if identity_sources(config).is_empty() {
         0
+    } else if config.auth.mode == crate::config::AuthMode::OAuth {
+        config.authorizer.cache_ttl_s.min(OAUTH_MAX_CACHE_TTL_S)
     } else {
         config.authorizer.cache_ttl_s
     }
 }
+
+/// The longest an authorizer verdict on an access token is cached by API Gateway.
+pub const OAUTH_MAX_CACHE_TTL_S: u32 = 60;
 
 /// The header an identity source selects (`$request.header.x-api-key` → `x-api-key`), if it
 /// selects one.
@@ -255,6 +270,17 @@ mod tests {
         assert_eq!(effective_cache_ttl_s(&c), 120);
         let c = config_accepting(&[KeyHeader::XApiKey], 0);
         assert_eq!(effective_cache_ttl_s(&c), 0);
+    }
+
+    #[test]
+    fn oauth_mode_takes_bearer_only_and_caches_briefly() {
+        let mut c = config_accepting(&[KeyHeader::XApiKey, KeyHeader::Bearer], 300);
+        c.auth.mode = crate::config::AuthMode::OAuth;
+        assert_eq!(accepted(&c), Accepted::BEARER);
+        assert_eq!(identity_sources(&c), ["$request.header.Authorization"]);
+        assert_eq!(effective_cache_ttl_s(&c), OAUTH_MAX_CACHE_TTL_S);
+        c.authorizer.cache_ttl_s = 10;
+        assert_eq!(effective_cache_ttl_s(&c), 10);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod env;
 pub mod names;
+pub mod oauth;
 pub mod routes;
 pub mod time;
 
