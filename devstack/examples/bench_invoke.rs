@@ -308,6 +308,9 @@ async fn run(a: Args) -> Result<Value, String> {
         "warm": warm,
         "warm_requests": requests,
         "warm_authorizer_invocations": authorizer_invocations,
+        // Every request of the warm stack, warm-up included: the verdict cache's misses count.
+        "server_invocations": stats.server.invocations,
+        "authorizer_invocations": stats.authorizer.invocations,
         "server_cold_starts": stats.server.cold_starts,
         "authorizer_cold_starts": stats.authorizer.cold_starts,
         "emulated": a.launcher.is_some(),
