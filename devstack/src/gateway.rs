@@ -27,6 +27,8 @@ pub const INTEGRATION_LIMIT: Duration = Duration::from_secs(30);
 /// How the gateway behaves: what deploy configures on the HTTP API.
 pub struct GatewaySettings {
     pub api: ApiIdentity,
+    /// The OAuth routes (`mcpctl_stack::oauth::routes`): to the oauth function, no authorizer.
+    pub oauth_routes: &'static [mcpctl_stack::Route],
     /// The authorizer's identity sources (`mcpctl_stack::auth::identity_sources`): a request
     /// missing any of them is refused with 401 before the authorizer runs, and their values are
     /// the result cache key. None: every request reaches the authorizer.
@@ -44,6 +46,8 @@ pub struct Gateway {
     settings: GatewaySettings,
     pub server: Arc<Function>,
     pub authorizer: Arc<Function>,
+    /// The oauth function, with `[auth] mode = "oauth"`.
+    pub oauth: Option<Arc<Function>>,
     /// Verdicts by identity source values.
     cache: Mutex<HashMap<Vec<String>, (Instant, event::AuthDecision)>>,
     log: Log,
@@ -114,12 +118,14 @@ impl Gateway {
         settings: GatewaySettings,
         server: Arc<Function>,
         authorizer: Arc<Function>,
+        oauth: Option<Arc<Function>>,
         log: Log,
     ) -> Self {
         Self {
             settings,
             server,
             authorizer,
+            oauth,
             cache: Mutex::new(HashMap::new()),
             log,
         }
@@ -177,7 +183,13 @@ impl Gateway {
                 };
             }
         }
-        let Some(route) = mcpctl_stack::routes::find(parts.method.as_str(), &path) else {
+        let oauth_route = self
+            .settings
+            .oauth_routes
+            .iter()
+            .find(|r| r.method.eq_ignore_ascii_case(parts.method.as_str()) && r.path == path);
+        let Some(route) = mcpctl_stack::routes::find(parts.method.as_str(), &path).or(oauth_route)
+        else {
             return Outcome {
                 response: gateway_error(StatusCode::NOT_FOUND, "Not Found"),
                 route: format!("{} {path}", parts.method),
@@ -226,16 +238,19 @@ impl Gateway {
         };
         let deadline = started + self.settings.integration_limit;
 
-        let (auth, context) = match self.authorize(&req, &route_key, deadline).await {
-            Ok(a) => a,
-            Err(r) => return done(gateway_error(r.status, r.message), r.auth, None),
+        // The OAuth routes have no authorizer: they are how a client gets a token.
+        let (auth, context, function) = match (oauth_route.is_some(), &self.oauth) {
+            (true, Some(oauth)) => (Auth::None, None, oauth),
+            _ => match self.authorize(&req, &route_key, deadline).await {
+                Ok((auth, context)) => (auth, context, &self.server),
+                Err(r) => return done(gateway_error(r.status, r.message), r.auth, None),
+            },
         };
 
         let event =
             event::integration_event(&req, &self.settings.api, &route_key, context.as_ref());
         let payload = bytes::Bytes::from(event.to_string());
-        match self
-            .server
+        match function
             .invoke(payload, req.trace_id.clone(), deadline)
             .await
         {

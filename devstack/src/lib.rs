@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,14 @@ pub use function::FunctionStats;
 pub use gateway::{INTEGRATION_LIMIT, MAX_REQUEST_BYTES};
 pub use log::Log;
 pub use state::{KeyPair, LocalState};
+
+/// The oauth function's binary (`[auth] mode = "oauth"`), looked for beside the authorizer's.
+pub const OAUTH_BIN: &str = "mcpctl-oauth";
+/// Set to 1 in `mcpctl dev`'s environment to let the oauth function fetch client metadata
+/// documents from this machine over http (test fixtures). Never set on Lambda.
+pub const DEV_OAUTH_ALLOW_LOOPBACK_VAR: &str = "MCPCTL_DEV_OAUTH_ALLOW_LOOPBACK_FETCH";
+const OAUTH_MEMORY_MB: u32 = 128;
+const OAUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The account id every local ARN carries.
 pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
@@ -191,9 +200,34 @@ impl DevStack {
             region: config.region.clone(),
             account_id: LOCAL_ACCOUNT_ID.into(),
         };
-        let secrets = secrets::SecretsStandIn::start(options.state.clone(), secret.clone())
-            .await
-            .map_err(DevError::Secrets)?;
+        // `[auth] mode = "oauth"`: the oauth function (its binary beside the authorizer's) and
+        // the signing key's secret, served by the same stand-in.
+        let oauth_mode = config.auth.mode == mcpctl_stack::config::AuthMode::OAuth;
+        let oauth_bin = options.authorizer_bin.with_file_name(OAUTH_BIN);
+        if oauth_mode && !oauth_bin.is_file() {
+            return Err(DevError::MissingBinary {
+                what: "oauth",
+                path: oauth_bin.display().to_string(),
+            });
+        }
+        let signing = oauth_mode.then(|| secrets::SecretIdentity {
+            name: mcpctl_stack::oauth::signing_secret_name(config),
+            region: config.region.clone(),
+            account_id: LOCAL_ACCOUNT_ID.into(),
+        });
+        if signing.is_some() {
+            options
+                .state
+                .signing_keys_or_create()
+                .map_err(|e| DevError::Secrets(std::io::Error::other(e.to_string())))?;
+        }
+        let secrets = secrets::SecretsStandIn::start_with_signing(
+            options.state.clone(),
+            secret.clone(),
+            signing.clone(),
+        )
+        .await
+        .map_err(DevError::Secrets)?;
 
         let listener = tokio::net::TcpListener::bind(options.bind)
             .await
@@ -214,11 +248,40 @@ impl DevStack {
             server_env.insert(mcpctl_stack::env::REQUEST_STATE_KEY_VAR.to_string(), key);
         }
         let mut authorizer_env = mcpctl_stack::env::authorizer_env(config, &secret.arn());
+        let mut oauth_env = BTreeMap::new();
+        if let Some(signing) = &signing {
+            let mut origin = addr;
+            if origin.ip().is_unspecified() {
+                origin.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let issuer = format!("http://{origin}");
+            authorizer_env.extend(mcpctl_stack::oauth::authorizer_env(
+                config,
+                &signing.arn(),
+                Some(&issuer),
+            ));
+            oauth_env = mcpctl_stack::oauth::oauth_function_env(
+                &secret.arn(),
+                &signing.arn(),
+                Some(&issuer),
+            );
+            oauth_env.insert(
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),
+                secrets.endpoint(),
+            );
+            // Client metadata documents on this machine (test fixtures): only when asked.
+            if std::env::var(DEV_OAUTH_ALLOW_LOOPBACK_VAR).as_deref() == Ok("1") {
+                oauth_env.insert(
+                    mcpctl_stack::oauth::DEV_ALLOW_LOOPBACK_FETCH_VAR.to_string(),
+                    "1".to_string(),
+                );
+            }
+        }
         authorizer_env.insert(
             "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),
             secrets.endpoint(),
         );
-        for env in [&mut server_env, &mut authorizer_env] {
+        for env in [&mut server_env, &mut authorizer_env, &mut oauth_env] {
             // Lambda hands every function role credentials; these dummies keep SDKs from
             // reaching for the developer's real ones or for instance metadata.
             for (k, v) in [
@@ -268,8 +331,35 @@ impl DevStack {
             },
             options.log.clone(),
         ));
+        let oauth = if oauth_mode {
+            let oauth_launcher = match (&launchers, &launcher) {
+                (Some(dir), Some(l)) => Some(
+                    dir.script("oauth", l, &oauth_bin)
+                        .map_err(DevError::Launcher)?,
+                ),
+                _ => None,
+            };
+            Some(Arc::new(function::Function::new(
+                function::FunctionSpec {
+                    label: "oauth".into(),
+                    name: mcpctl_stack::oauth::function_name(config),
+                    binary: oauth_bin.clone(),
+                    launcher: oauth_launcher,
+                    memory_mb: OAUTH_MEMORY_MB,
+                    timeout: OAUTH_TIMEOUT,
+                    region: config.region.clone(),
+                    account_id: LOCAL_ACCOUNT_ID.into(),
+                    env: oauth_env,
+                    max_instances: options.max_instances,
+                },
+                options.log.clone(),
+            )))
+        } else {
+            None
+        };
         let gateway = Arc::new(gateway::Gateway::new(
             gateway::GatewaySettings {
+                oauth_routes: mcpctl_stack::oauth::routes(config),
                 api: event::ApiIdentity {
                     account_id: LOCAL_ACCOUNT_ID.into(),
                     api_id: LOCAL_API_ID.into(),
@@ -286,6 +376,7 @@ impl DevStack {
             },
             server,
             authorizer,
+            oauth,
             options.log.clone(),
         ));
         let app = axum::Router::new()
@@ -339,6 +430,9 @@ impl DevStack {
     pub fn instance_pids(&self) -> Vec<u32> {
         let mut pids = self.gateway.server.pids();
         pids.extend(self.gateway.authorizer.pids());
+        if let Some(oauth) = &self.gateway.oauth {
+            pids.extend(oauth.pids());
+        }
         pids
     }
 
@@ -359,6 +453,9 @@ impl DevStack {
         }
         self.gateway.server.shutdown().await;
         self.gateway.authorizer.shutdown().await;
+        if let Some(oauth) = &self.gateway.oauth {
+            oauth.shutdown().await;
+        }
     }
 }
 
@@ -371,5 +468,8 @@ impl Drop for DevStack {
         // kill_on_drop covers a runtime that is already gone.
         self.gateway.server.close_now();
         self.gateway.authorizer.close_now();
+        if let Some(oauth) = &self.gateway.oauth {
+            oauth.close_now();
+        }
     }
 }

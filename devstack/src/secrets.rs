@@ -38,6 +38,9 @@ impl SecretIdentity {
 struct Shared {
     state: LocalState,
     secret: SecretIdentity,
+    /// The OAuth signing key's secret (`[auth] mode = "oauth"`), served from the state's
+    /// signing key pair.
+    signing: Option<SecretIdentity>,
     created: f64,
 }
 
@@ -49,11 +52,21 @@ pub struct SecretsStandIn {
 
 impl SecretsStandIn {
     pub async fn start(state: LocalState, secret: SecretIdentity) -> std::io::Result<Self> {
+        Self::start_with_signing(state, secret, None).await
+    }
+
+    /// [`SecretsStandIn::start`], serving the OAuth signing key as `signing` too.
+    pub async fn start_with_signing(
+        state: LocalState,
+        secret: SecretIdentity,
+        signing: Option<SecretIdentity>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state,
             secret,
+            signing,
             created: crate::clock::now_ms() as f64 / 1000.0,
         });
         let router = Router::new().route("/", post(handle)).with_state(shared);
@@ -144,15 +157,19 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             )
         }
     };
-    let secret = &shared.secret;
-    if request.secret_id != secret.name && request.secret_id != secret.arn() {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "ResourceNotFoundException",
-            "Secrets Manager can't find the specified secret.",
-        );
-    }
-    let keys = match shared.state.keys() {
+    let names = |s: &SecretIdentity| request.secret_id == s.name || request.secret_id == s.arn();
+    let (secret, keys) = match &shared.signing {
+        Some(signing) if names(signing) => (signing, shared.state.signing_keys()),
+        _ if names(&shared.secret) => (&shared.secret, shared.state.keys()),
+        _ => {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified secret.",
+            )
+        }
+    };
+    let keys = match keys {
         Ok(Some(k)) => k,
         Ok(None) => return aws_error(
             StatusCode::BAD_REQUEST,

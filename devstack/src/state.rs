@@ -41,6 +41,10 @@ pub struct LocalState {
     dir: PathBuf,
 }
 
+fn to_json(pair: &KeyPair) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec_pretty(pair).map_err(|e| StateError::Random(e.to_string()))
+}
+
 /// A fresh 256-bit key as 64 hex characters.
 pub fn new_api_key() -> Result<String, StateError> {
     let mut bytes = [0u8; 32];
@@ -68,6 +72,11 @@ impl LocalState {
 
     fn keys_path(&self) -> PathBuf {
         self.dir.join("api-key.json")
+    }
+
+    /// The OAuth signing key pair (`[auth] mode = "oauth"`), separate from the API key.
+    fn signing_keys_path(&self) -> PathBuf {
+        self.dir.join("oauth-signing-key.json")
     }
 
     fn endpoint_path(&self) -> PathBuf {
@@ -118,7 +127,8 @@ impl LocalState {
         Ok(pair)
     }
 
-    /// New current key; the old one stays valid as AWSPREVIOUS.
+    /// New current key; the old one stays valid as AWSPREVIOUS. The OAuth signing key, if
+    /// there is one, rotates with it, with the same overlap.
     pub fn rotate(&self) -> Result<KeyPair, StateError> {
         let old = self.keys_or_create()?;
         let pair = KeyPair {
@@ -126,14 +136,55 @@ impl LocalState {
             previous: Some(old.current),
         };
         self.write_keys(&pair)?;
+        if let Some(signing) = self.signing_keys()? {
+            let rotated = KeyPair {
+                current: new_api_key()?,
+                previous: Some(signing.current),
+            };
+            self.write_private(&self.signing_keys_path(), &to_json(&rotated)?)?;
+        }
         Ok(pair)
     }
 
-    /// Drops AWSPREVIOUS: only the current key is accepted afterwards.
+    /// Drops AWSPREVIOUS: only the current key is accepted afterwards (and only the current
+    /// signing key verifies tokens).
     pub fn finalize(&self) -> Result<KeyPair, StateError> {
         let mut pair = self.keys_or_create()?;
         pair.previous = None;
         self.write_keys(&pair)?;
+        if let Some(mut signing) = self.signing_keys()? {
+            signing.previous = None;
+            self.write_private(&self.signing_keys_path(), &to_json(&signing)?)?;
+        }
+        Ok(pair)
+    }
+
+    /// The stored OAuth signing keys, if any.
+    pub fn signing_keys(&self) -> Result<Option<KeyPair>, StateError> {
+        let path = self.signing_keys_path();
+        match fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|_| StateError::Corrupt {
+                        path: path.display().to_string(),
+                    })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(&path)(e)),
+        }
+    }
+
+    /// The stored OAuth signing keys, or a new 256-bit key stored first.
+    pub fn signing_keys_or_create(&self) -> Result<KeyPair, StateError> {
+        if let Some(k) = self.signing_keys()? {
+            return Ok(k);
+        }
+        let pair = KeyPair {
+            current: new_api_key()?,
+            previous: None,
+        };
+        self.write_private(&self.signing_keys_path(), &to_json(&pair)?)?;
         Ok(pair)
     }
 
@@ -211,6 +262,24 @@ mod tests {
         let c = s.finalize().unwrap();
         assert_eq!(c.current, b.current);
         assert_eq!(c.previous, None);
+        let _ = fs::remove_dir_all(s.dir());
+    }
+
+    #[test]
+    fn the_signing_key_rotates_with_the_api_key() {
+        let s = scratch();
+        s.keys_or_create().unwrap();
+        // No signing key yet: rotation does not make one.
+        s.rotate().unwrap();
+        assert_eq!(s.signing_keys().unwrap(), None);
+        let a = s.signing_keys_or_create().unwrap();
+        assert_ne!(a.current, s.keys().unwrap().unwrap().current);
+        s.rotate().unwrap();
+        let b = s.signing_keys().unwrap().unwrap();
+        assert_eq!(b.previous.as_deref(), Some(a.current.as_str()));
+        s.finalize().unwrap();
+        let c = s.signing_keys().unwrap().unwrap();
+        assert_eq!((c.current, c.previous), (b.current, None));
         let _ = fs::remove_dir_all(s.dir());
     }
 

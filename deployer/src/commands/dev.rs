@@ -115,6 +115,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     // Binaries first: a failed build must not leave a key file behind.
     let (server_bin, authorizer_bin) =
         binaries(cli, args, &config.server.package, platform).await?;
+    if config.auth.mode == mcpctl_stack::config::AuthMode::OAuth {
+        oauth_binary(args, platform, &authorizer_bin).await?;
+    }
     let execution = Execution { platform, launcher };
     let state = local::state(cli, args.state_dir.as_deref());
     let keys = match &args.api_key {
@@ -328,6 +331,64 @@ async fn binaries(
             Ok((built.server, built.authorizer))
         }
     }
+}
+
+/// With `[auth] mode = "oauth"` the oauth function's binary, which devstack runs from beside
+/// the authorizer's: built there with the authorizer's profile when dev builds, else checked.
+async fn oauth_binary(
+    args: &Args,
+    platform: Option<&'static Platform>,
+    authorizer_bin: &Path,
+) -> Result<()> {
+    let oauth = authorizer_bin.with_file_name(mcpctl_devstack::OAUTH_BIN);
+    let prebuilt = args.no_build || args.authorizer_bin.is_some() || platform.is_some();
+    if prebuilt {
+        if !oauth.is_file() {
+            bail!(
+                "[auth] mode = \"oauth\" needs the oauth function beside the authorizer: {} does not exist (cargo build -p {} with the authorizer's profile)",
+                oauth.display(),
+                mcpctl_devstack::OAUTH_BIN
+            );
+        }
+        return Ok(());
+    }
+    let dir = authorizer_bin
+        .parent()
+        .context("the authorizer binary has no directory")?;
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(p) => p,
+        None => "release",
+    };
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("mcpctl's source tree is not known")?;
+    eprintln!(
+        "[dev] building {} ([auth] mode = \"oauth\")",
+        mcpctl_devstack::OAUTH_BIN
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = tokio::process::Command::new(cargo)
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "-p",
+            mcpctl_devstack::OAUTH_BIN,
+        ])
+        .env("CARGO_TARGET_DIR", dir.parent().unwrap_or(dir))
+        .current_dir(workspace)
+        .stdin(Stdio::null())
+        .status()
+        .await
+        .context("cannot run cargo: is the Rust toolchain installed?")?;
+    if !status.success() || !oauth.is_file() {
+        bail!(
+            "cargo build -p {} failed (see the compiler output above)",
+            mcpctl_devstack::OAUTH_BIN
+        );
+    }
+    Ok(())
 }
 
 /// `--arch` runs binaries of that architecture only.
