@@ -51,7 +51,7 @@ pub mod resources;
 mod run;
 
 pub use http::{router, HttpOptions};
-pub use run::{logs_raw_event, run, uptime, ALLOWED_ORIGINS_ENV};
+pub use run::{log_subscriber, logs_raw_event, run, uptime, ALLOWED_ORIGINS_ENV};
 
 /// The rmcp this crate is built on. Its macros (`#[tool]`, `#[tool_router]`, `#[prompt]`, ...)
 /// write paths starting with `rmcp::`, so a module that uses them needs `rmcp` in scope:

@@ -555,14 +555,15 @@ macro_rules! resources {
             $(
                 $(#[doc = $doc:literal])*
                 #[resource($kind:ident = $target:expr $(, $key:ident = $value:expr)* $(,)?)]
-                $vis:vis async fn $fn:ident (&self $(, $arg:ident : $arg_ty:ty)? $(,)?) -> $ret:ty $body:block
+                $vis:vis async fn $fn:ident (&$this:ident $(, $arg:ident : $arg_ty:ty)? $(,)?) -> $ret:ty $body:block
             )*
         }
     ) => {
         impl $ty {
             $(
                 $(#[doc = $doc])*
-                $vis async fn $fn(&self $(, $arg: $arg_ty)?) -> $ret $body
+                // `self` comes from the caller's tokens, so the body's `self` is the same.
+                $vis async fn $fn(&$this $(, $arg: $arg_ty)?) -> $ret $body
             )*
 
             /// The resources declared in this `resources!` block, built once.

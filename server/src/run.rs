@@ -90,18 +90,30 @@ pub fn parse_origins(value: &str) -> Vec<String> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    use tracing_subscriber::prelude::*;
     // A subscriber set before (by the caller, or a second `run` in tests) stays.
-    let _ = tracing_subscriber::fmt()
+    let _ = tracing::subscriber::set_global_default(log_subscriber(filter, std::io::stderr));
+}
+
+/// The subscriber [`run`] installs (with `RUST_LOG`, default `warn`, and stderr): plain lines
+/// without time (Lambda's log stream adds it), and never the raw Lambda event
+/// ([`logs_raw_event`]), whatever the filter says.
+pub fn log_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(false)
         .without_time()
         .finish()
         .with(tracing_subscriber::filter::filter_fn(|meta| {
             !logs_raw_event(meta)
         }))
-        .try_init();
 }
 
 /// lambda_runtime logs each raw invocation event at TRACE, and behind API Gateway the event

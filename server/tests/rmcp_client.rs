@@ -119,3 +119,87 @@ async fn region_comes_from_aws_region() {
     );
     client.cancel().await.expect("client closes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmcp_client_lists_and_reads_resources_and_prompts() {
+    use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
+
+    let server = LocalServer::start();
+    let client = connect(&server.url(), None).await;
+
+    // Every tool has structured output.
+    for tool in client.list_all_tools().await.expect("tools/list") {
+        let schema = tool.output_schema.as_ref().expect("outputSchema");
+        assert_eq!(schema.get("type"), Some(&json!("object")), "{}", tool.name);
+    }
+
+    let resources = client.list_all_resources().await.expect("resources/list");
+    let status = resources
+        .iter()
+        .find(|r| r.uri == "mcp://server/status")
+        .expect("status resource");
+    assert_eq!(status.mime_type.as_deref(), Some("application/json"));
+    assert!(status.description.as_deref().is_some_and(|d| !d.is_empty()));
+    let read = client
+        .read_resource(ReadResourceRequestParams::new("mcp://server/status"))
+        .await
+        .expect("resources/read");
+    let ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+        panic!("text contents: {read:?}");
+    };
+    let value: Value = serde_json::from_str(text).expect("JSON status");
+    assert_eq!(value["status"], "healthy");
+
+    let templates = client
+        .list_all_resource_templates()
+        .await
+        .expect("resources/templates/list");
+    assert!(templates
+        .iter()
+        .any(|t| t.uri_template == "mcp://users/{id}"));
+    let user = client
+        .read_resource(ReadResourceRequestParams::new("mcp://users/3"))
+        .await
+        .expect("read a user");
+    let ResourceContents::TextResourceContents { text, .. } = &user.contents[0] else {
+        panic!("text contents: {user:?}");
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(text).expect("JSON user")["name"],
+        "Carol Williams"
+    );
+    let missing = client
+        .read_resource(ReadResourceRequestParams::new("mcp://users/404"))
+        .await;
+    assert!(missing.is_err(), "an unknown user is a resource error");
+
+    let prompts = client.list_all_prompts().await.expect("prompts/list");
+    let report = prompts
+        .iter()
+        .find(|p| p.name == "weather_report")
+        .expect("weather_report prompt");
+    let arguments = report.arguments.as_deref().expect("arguments");
+    assert_eq!(arguments[0].name, "city");
+    assert_eq!(arguments[0].required, Some(true));
+    let mut params = GetPromptRequestParams::new("weather_report");
+    params.arguments = Some(
+        json!({"city": "Lisbon"})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    );
+    let got = client.get_prompt(params).await.expect("prompts/get");
+    let text = serde_json::to_value(&got.messages[0]).expect("message");
+    assert!(
+        text["content"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Lisbon") && t.contains("get_weather")),
+        "{text}"
+    );
+    assert!(client
+        .get_prompt(GetPromptRequestParams::new("weather_report"))
+        .await
+        .is_err());
+
+    client.cancel().await.expect("client closes");
+}

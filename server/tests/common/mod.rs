@@ -1,5 +1,6 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// The real server binary on a free port, as a user runs it; killed on drop.
@@ -8,13 +9,19 @@ pub struct LocalServer {
     pub addr: SocketAddr,
 }
 
+#[allow(dead_code)] // not every test binary starts every kind of server
 impl LocalServer {
     pub fn start() -> Self {
         Self::start_with(&[])
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcpctl-server"))
+        Self::start_program(Path::new(env!("CARGO_BIN_EXE_mcpctl-server")), env)
+    }
+
+    /// Another program built on the library (an example), the same way.
+    pub fn start_program(program: &Path, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(program)
             .env("PORT", "0")
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .envs(env.iter().copied())
@@ -39,6 +46,22 @@ impl LocalServer {
     #[allow(dead_code)] // not every test binary connects a client
     pub fn url(&self) -> String {
         format!("http://{}/mcp", self.addr)
+    }
+
+    /// Sends SIGTERM and waits (at most 10 s) for the exit; `None` if it did not exit.
+    #[allow(dead_code)]
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
     }
 }
 
