@@ -67,21 +67,88 @@ pub fn prebuilt(dir: &Path, server_package: &str, platform: &'static Platform) -
     checked(server_package, server, authorizer, platform)
 }
 
-/// The arguments of the Lambda build of `server_package` and the authorizer for `target`.
-fn zigbuild_args(server_package: &str, target: &str) -> Vec<String> {
-    [
-        "zigbuild",
-        "--release",
-        "--target",
-        target,
-        "-p",
-        server_package,
-        "-p",
-        AUTHORIZER_BIN,
-        "--message-format=json-render-diagnostics",
-    ]
-    .map(String::from)
-    .to_vec()
+/// `cargo metadata` of the workspace around `dir` (members and dependencies).
+pub async fn metadata(dir: &Path) -> Result<serde_json::Value> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = tokio::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("cannot run cargo: is the Rust toolchain installed?")?;
+    if !out.status.success() {
+        bail!(
+            "`cargo metadata` failed in {} (see above): deploy.toml must be in the Cargo workspace of the server",
+            dir.display()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")
+}
+
+/// The packages to name with `-p` for the server and the authorizer, from `metadata` of the
+/// workspace around `dir`. Cargo builds a dependency's binary with `-p` only when a selected
+/// member depends on it, so where `mcpctl-authorizer` is a dependency (a project made by
+/// `mcpctl new`) the member that brings it in is selected too.
+pub fn packages_to_build(
+    metadata: &serde_json::Value,
+    server_package: &str,
+    dir: &Path,
+) -> Result<Vec<String>> {
+    let packages = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let members: Vec<&serde_json::Value> = packages
+        .iter()
+        .filter(|p| {
+            metadata["workspace_members"]
+                .as_array()
+                .is_some_and(|m| m.contains(&p["id"]))
+        })
+        .collect();
+    let named = |name: &str| packages.iter().any(|p| p["name"] == name);
+    for needed in [server_package, AUTHORIZER_BIN] {
+        if !named(needed) {
+            bail!("{}", not_in_workspace(needed, dir));
+        }
+    }
+    let mut selected = vec![server_package.to_string()];
+    if !members.iter().any(|p| p["name"] == AUTHORIZER_BIN) {
+        let bringer = members
+            .iter()
+            .find(|p| {
+                p["dependencies"]
+                    .as_array()
+                    .is_some_and(|deps| deps.iter().any(|d| d["name"] == AUTHORIZER_BIN))
+            })
+            .and_then(|p| p["name"].as_str())
+            .with_context(|| not_in_workspace(AUTHORIZER_BIN, dir))?;
+        if bringer != server_package {
+            selected.push(bringer.to_string());
+        }
+    }
+    selected.push(AUTHORIZER_BIN.to_string());
+    Ok(selected)
+}
+
+/// `-p P` for each package.
+pub fn package_args(packages: &[String]) -> Vec<String> {
+    packages
+        .iter()
+        .flat_map(|p| ["-p".to_string(), p.clone()])
+        .collect()
+}
+
+/// The arguments of the Lambda build of `packages` for `target`.
+fn zigbuild_args(packages: &[String], target: &str) -> Vec<String> {
+    let mut args: Vec<String> = ["zigbuild", "--release", "--target", target]
+        .map(String::from)
+        .to_vec();
+    args.extend(package_args(packages));
+    args.push("--message-format=json-render-diagnostics".into());
+    args
 }
 
 /// `cargo zigbuild --release` of `server_package` and the authorizer in the workspace around
@@ -99,8 +166,9 @@ pub async fn zigbuild(
         std::env::var("RUSTFLAGS").ok().as_deref(),
     );
     let target = platform.zig_target();
+    let packages = packages_to_build(&metadata(dir).await?, server_package, dir)?;
     let out = tokio::process::Command::new(cargo)
-        .args(zigbuild_args(server_package, &target))
+        .args(zigbuild_args(&packages, &target))
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
         .env_remove("RUSTFLAGS")
         .current_dir(dir)
@@ -119,9 +187,6 @@ pub async fn zigbuild(
                 platform.triple,
                 platform.triple
             );
-        }
-        if let Some(missing) = missing_package(&stderr) {
-            bail!("{}", not_in_workspace(&missing, dir));
         }
         bail!("cargo zigbuild failed:\n{}", first_error(&stderr));
     }
@@ -177,16 +242,6 @@ pub fn lambda_rustflags(
     }
     kept.push(format!("-Ctarget-cpu={}", platform.target_cpu));
     (kept.join("\x1f"), ignored)
-}
-
-/// The package cargo could not find (`package ID specification `x` did not match any packages`).
-pub fn missing_package(stderr: &str) -> Option<String> {
-    let rest = stderr.split("package ID specification `").nth(1)?;
-    let (name, after) = rest.split_once('`')?;
-    after
-        .trim_start()
-        .starts_with("did not match any packages")
-        .then(|| name.to_string())
 }
 
 /// What to do when `package` is not in the workspace around `dir`.
@@ -332,18 +387,48 @@ mod tests {
 
     #[test]
     fn the_lambda_build_builds_the_configured_server_package_and_the_authorizer() {
-        let args = zigbuild_args("demo", "aarch64-unknown-linux-gnu.2.34");
+        let dir = Path::new("/p");
+        // This repository: both are members.
+        let repo = serde_json::json!({
+            "packages": [
+                {"id": "s", "name": "mcpctl-server", "dependencies": []},
+                {"id": "a", "name": "mcpctl-authorizer", "dependencies": []},
+            ],
+            "workspace_members": ["s", "a"],
+        });
+        let packages = packages_to_build(&repo, "mcpctl-server", dir).unwrap();
+        assert_eq!(packages, ["mcpctl-server", "mcpctl-authorizer"]);
+        let args = zigbuild_args(&packages, "aarch64-unknown-linux-gnu.2.34");
         assert_eq!(
             args.join(" "),
-            "zigbuild --release --target aarch64-unknown-linux-gnu.2.34 -p demo -p mcpctl-authorizer --message-format=json-render-diagnostics"
+            "zigbuild --release --target aarch64-unknown-linux-gnu.2.34 -p mcpctl-server -p mcpctl-authorizer --message-format=json-render-diagnostics"
         );
+        // A project of `mcpctl new`: the authorizer is a dependency of the `authorizer` member.
+        let project = serde_json::json!({
+            "packages": [
+                {"id": "d", "name": "demo", "dependencies": [{"name": "mcpctl-server"}]},
+                {"id": "b", "name": "authorizer", "dependencies": [{"name": "mcpctl-authorizer"}]},
+                {"id": "s", "name": "mcpctl-server", "dependencies": []},
+                {"id": "a", "name": "mcpctl-authorizer", "dependencies": []},
+            ],
+            "workspace_members": ["d", "b"],
+        });
+        assert_eq!(
+            packages_to_build(&project, "demo", dir).unwrap(),
+            ["demo", "authorizer", "mcpctl-authorizer"]
+        );
+        let e = packages_to_build(&project, "other", dir)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no package \"other\""), "{e}");
+        let e = packages_to_build(&repo, "demo", dir)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no package \"demo\""), "{e}");
     }
 
     #[test]
     fn a_package_missing_from_the_workspace_says_what_to_do() {
-        let stderr = "error: package ID specification `demo` did not match any packages\n";
-        assert_eq!(missing_package(stderr).as_deref(), Some("demo"));
-        assert_eq!(missing_package("error: could not compile"), None);
         let e = not_in_workspace("demo", Path::new("/p"));
         assert!(
             e.starts_with(

@@ -288,13 +288,13 @@ async fn binaries(
         )
     })?;
     if args.no_build {
-        let workspace = Workspace::of(&root).await?;
+        let workspace = Workspace::of(&root, package).await?;
         let (pair, build) = match platform {
             None => (
                 binaries_in(&workspace.profile_dir(), package),
                 format!(
                     "`mcpctl dev` without --no-build ({})",
-                    workspace.build_command(package)
+                    workspace.build_command()
                 ),
             ),
             Some(p) => (
@@ -425,9 +425,8 @@ fn workspace_root(config: &Path, package: &str) -> Option<PathBuf> {
         })
 }
 
-/// The workspace as cargo resolves it: its packages (members and dependencies), its target
-/// directory (CARGO_TARGET_DIR, .cargo/config) and whether its Cargo.toml defines the `local`
-/// profile.
+/// The workspace as cargo resolves it: the packages to build (`-p`), its target directory
+/// (CARGO_TARGET_DIR, .cargo/config) and whether its Cargo.toml defines the `local` profile.
 struct Workspace {
     packages: Vec<String>,
     target: PathBuf,
@@ -435,21 +434,8 @@ struct Workspace {
 }
 
 impl Workspace {
-    async fn of(dir: &Path) -> Result<Self> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = tokio::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1"])
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .await
-            .context("cannot run cargo: is the Rust toolchain installed?")?;
-        if !out.status.success() {
-            bail!("`cargo metadata` failed in {}", dir.display());
-        }
-        let metadata: serde_json::Value =
-            serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    async fn of(dir: &Path, package: &str) -> Result<Self> {
+        let metadata = crate::build::metadata(dir).await?;
         let target = metadata["target_directory"]
             .as_str()
             .map(PathBuf::from)
@@ -459,14 +445,8 @@ impl Workspace {
             .map(PathBuf::from)
             .context("cargo metadata names no workspace root")?;
         let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
-        let packages = metadata["packages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["name"].as_str().map(String::from))
-            .collect();
         Ok(Self {
-            packages,
+            packages: crate::build::packages_to_build(&metadata, package, dir)?,
             target,
             local_profile: defines_local_profile(&manifest),
         })
@@ -490,10 +470,11 @@ impl Workspace {
         })
     }
 
-    fn build_command(&self, package: &str) -> String {
+    fn build_command(&self) -> String {
         format!(
-            "cargo build {} -p {package} -p {AUTHORIZER_BIN}",
-            self.profile_args().join(" ")
+            "cargo build {} {}",
+            self.profile_args().join(" "),
+            crate::build::package_args(&self.packages).join(" ")
         )
     }
 }
@@ -516,12 +497,7 @@ fn binaries_in(dir: &Path, package: &str) -> (PathBuf, PathBuf) {
 /// is only needed for Lambda), with the `local` profile where the workspace has it. Cargo's
 /// progress goes to the terminal.
 async fn build(root: &Path, package: &str) -> Result<(PathBuf, PathBuf)> {
-    let workspace = Workspace::of(root).await?;
-    for needed in [package, AUTHORIZER_BIN] {
-        if !workspace.packages.iter().any(|p| p == needed) {
-            bail!("{}", crate::build::not_in_workspace(needed, root));
-        }
-    }
+    let workspace = Workspace::of(root, package).await?;
     let profile = if workspace.local_profile {
         "the local profile: release without fat LTO; a first build takes about 3 minutes on 2 cores"
     } else {
@@ -532,7 +508,7 @@ async fn build(root: &Path, package: &str) -> Result<(PathBuf, PathBuf)> {
     let status = tokio::process::Command::new(cargo)
         .arg("build")
         .args(workspace.profile_args())
-        .args(["-p", package, "-p", AUTHORIZER_BIN])
+        .args(crate::build::package_args(&workspace.packages))
         .current_dir(root)
         .stdin(Stdio::null())
         .status()
@@ -610,4 +586,57 @@ fn print_json_banner(target: &Target<'_>, state: &LocalState, execution: &Execut
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_profile_is_used_where_the_workspace_defines_it() {
+        assert!(defines_local_profile(include_str!("../../../Cargo.toml")));
+        assert!(defines_local_profile(include_str!(
+            "../../templates/new/Cargo.toml.in"
+        )));
+        assert!(!defines_local_profile(
+            "[workspace]\nmembers = [\"a\"]\n[profile.release]\nlto = true\n"
+        ));
+        let local = Workspace {
+            packages: vec!["demo".into(), "authorizer".into(), AUTHORIZER_BIN.into()],
+            target: PathBuf::from("/t"),
+            local_profile: true,
+        };
+        assert_eq!(local.profile_dir(), Path::new("/t/local"));
+        assert_eq!(
+            local.build_command(),
+            "cargo build --profile local -p demo -p authorizer -p mcpctl-authorizer"
+        );
+        let release = Workspace {
+            local_profile: false,
+            packages: vec!["mcpctl-server".into(), AUTHORIZER_BIN.into()],
+            ..local
+        };
+        assert_eq!(release.profile_dir(), Path::new("/t/release"));
+        assert_eq!(
+            release.build_command(),
+            "cargo build --release -p mcpctl-server -p mcpctl-authorizer"
+        );
+    }
+
+    #[test]
+    fn the_workspace_is_around_deploy_toml_or_this_checkout_for_its_own_server() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy.toml");
+        assert_eq!(
+            workspace_root(&here, "demo"),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        );
+        let nowhere = Path::new("/").join("deploy.toml");
+        assert_eq!(workspace_root(&nowhere, "demo"), None);
+        assert_eq!(
+            workspace_root(&nowhere, "mcpctl-server"),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(Path::to_path_buf)
+        );
+    }
 }
