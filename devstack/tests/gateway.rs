@@ -442,3 +442,47 @@ async fn an_init_error_report_fails_the_request_and_ends_the_instance() {
     assert_eq!(stats.server.live_instances, 0, "{stats:?}");
     s.stack.shutdown().await;
 }
+
+/// An execution environment ends as a whole: what a bootstrap started in the background (a
+/// server behind an adapter, say) dies with its instance, as on Lambda.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstraps_children_end_with_its_instance() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = fixture_binary();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("mcpctl-devstack-group-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid_file = dir.join("child.pid");
+    let script = dir.join("bootstrap");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep 600 &\necho $! > '{}'\nexec '{}'\n",
+            pid_file.display(),
+            fixture.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = start(config("name = \"fx\"\n"), script, fixture, "group").await;
+    let (status, _, body) = post(&s.stack.url(), Some(&s.key), "echo").await;
+    assert_eq!(status, 200, "{body}");
+    let child: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid_alive(child));
+    s.stack.shutdown().await;
+    for _ in 0..100 {
+        if !pid_alive(child) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !pid_alive(child),
+        "the bootstrap's child {child} outlived the instance"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
