@@ -262,6 +262,12 @@ impl<S: SecretSource, R: RawSecretSource> AuthServer<S, R> {
             let m = cimd::fetch(client_id, self.settings.fetch)
                 .await
                 .map_err(|e| e.to_string())?;
+            // The same rules as for a registration: no javascript:, no plain http elsewhere.
+            if let Some(bad) = m.redirect_uris.iter().find(|u| !acceptable_redirect_uri(u)) {
+                return Err(format!(
+                    "the client metadata document lists {bad:?}, which is not an https URL, a loopback http URL or a private-use scheme"
+                ));
+            }
             return Ok(Client {
                 id: m.client_id,
                 name: m.client_name,

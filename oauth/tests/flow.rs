@@ -623,6 +623,25 @@ async fn oversized_client_metadata_document_is_refused() {
 }
 
 #[tokio::test]
+async fn a_document_with_an_unacceptable_redirect_uri_is_refused() {
+    let port = fixture(|port| {
+        json!({"client_id": format!("http://127.0.0.1:{port}/c.json"), "redirect_uris": ["javascript:alert(1)"]})
+            .to_string()
+    })
+    .await;
+    let s = server(true);
+    let r = authorize_page(
+        &s,
+        &format!("http://127.0.0.1:{port}/c.json"),
+        "javascript:alert(1)",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    assert!(r.body.contains("not an https URL"), "{}", r.body);
+}
+
+#[tokio::test]
 async fn a_document_naming_another_client_id_is_refused() {
     let port = fixture(|_| {
         json!({"client_id": "https://someone.else/c.json", "redirect_uris": [REDIRECT]}).to_string()
