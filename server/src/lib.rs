@@ -30,7 +30,9 @@
 //!     }
 //! }
 //!
-//! #[tool_handler]
+//! // `router = self.tool_router`: the router built once in `new()` (rmcp's default,
+//! // `Self::tool_router()`, builds it again for every request).
+//! #[tool_handler(router = self.tool_router)]
 //! impl ServerHandler for MyTools {}
 //!
 //! fn main() -> std::process::ExitCode {
@@ -38,9 +40,10 @@
 //! }
 //! ```
 //!
-//! The `mcpctl-server` binary of this crate (`src/main.rs`, `src/tools/`) is the example built on
-//! it: four tools, a resource, a prompt. A crate that depends on this one compiles only the
-//! library.
+//! Resources: [`resources!`] and [`resource_handler!`]; prompts: rmcp's `#[prompt]`. The
+//! `mcpctl-server` binary of this crate (`src/main.rs`, `src/tools/`) is the example built on it
+//! (four tools, two resources, a prompt), and `examples/minimal.rs` a complete small one. A crate
+//! that depends on this one compiles only the library. See docs/server-library.md.
 
 pub mod handler;
 pub mod http;
