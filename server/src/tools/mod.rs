@@ -16,9 +16,6 @@ use std::sync::OnceLock;
 
 use mcpctl_server::prelude::*;
 use mcpctl_server::resources::ResourceRouter;
-use rmcp::model::ServerConfig;
-#[cfg(not(feature = "conformance"))]
-use rmcp::model::{CustomRequest, CustomResult};
 
 /// Stateless: a fresh value per request costs nothing, because the tool table is built once.
 #[derive(Debug, Clone, Copy, Default)]
