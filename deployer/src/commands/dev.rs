@@ -499,7 +499,7 @@ fn binaries_in(dir: &Path, package: &str) -> (PathBuf, PathBuf) {
 async fn build(root: &Path, package: &str) -> Result<(PathBuf, PathBuf)> {
     let workspace = Workspace::of(root, package).await?;
     let profile = if workspace.local_profile {
-        "the local profile: release without fat LTO; a first build takes about 3 minutes on 2 cores"
+        "the local profile: release without fat LTO; the first build takes minutes, a rebuild after an edit seconds"
     } else {
         "release; a first build takes several minutes, [profile.local] in Cargo.toml makes it faster"
     };
@@ -534,6 +534,12 @@ fn print_banner(
         target.api_key,
         state.dir().display()
     );
+    let oauth = config.auth.mode == mcpctl_stack::config::AuthMode::OAuth;
+    if oauth {
+        println!(
+            "  OAuth         [auth] mode = \"oauth\": an OAuth client needs only the URL (discovery, registration, consent with the API key); the key itself works as Authorization: Bearer, not in x-api-key (docs/oauth.md)"
+        );
+    }
     println!(
         "  Functions     server {} MB / {} s, authorizer {} MB / {} s, started on first request",
         config.server.memory_mb,
@@ -553,8 +559,10 @@ fn print_banner(
     print!("{}", client_config::render_all(target));
     println!("Try it:");
     println!(
-        "  curl -s {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\\n    -H 'x-api-key: {}' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'",
-        target.url, target.api_key
+        "  curl -s {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\\n    -H '{}{}' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'",
+        target.url,
+        if oauth { "authorization: Bearer " } else { "x-api-key: " },
+        target.api_key
     );
     println!("\nRequests are logged below (stderr). Ctrl-C stops everything.");
 }
