@@ -261,6 +261,7 @@ impl DevStack {
                 Some(&issuer),
             ));
             oauth_env = mcpctl_stack::oauth::oauth_function_env(
+                config,
                 &secret.arn(),
                 &signing.arn(),
                 Some(&issuer),

@@ -10,8 +10,9 @@ use mcpctl_authorizer::{KeyStore, SecretsManagerSource};
 use mcpctl_oauth::{AuthServer, Request};
 use serde_json::Value;
 
-/// How long a warm instance trusts its copy of each secret.
-const SECRET_TTL: Duration = Duration::from_secs(60);
+/// How long a warm instance trusts its copy of each secret unless
+/// [`mcpctl_stack::env::SECRET_CACHE_TTL_VAR`] says otherwise (as the authorizer's).
+const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -40,6 +41,21 @@ fn run() -> Result<(), String> {
             ));
         }
     }
+    let ttl = match std::env::var(mcpctl_stack::env::SECRET_CACHE_TTL_VAR) {
+        Err(_) => DEFAULT_SECRET_TTL,
+        Ok(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= mcpctl_authorizer::config::MAX_CACHE_TTL_S)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                format!(
+                    "{} must be a whole number of seconds (got {raw:?})",
+                    mcpctl_stack::env::SECRET_CACHE_TTL_VAR
+                )
+            })?,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -47,14 +63,8 @@ fn run() -> Result<(), String> {
     runtime.block_on(async move {
         let server = AuthServer::new(
             settings,
-            KeyStore::new(
-                SecretsManagerSource::from_env(api_key_secret).await,
-                SECRET_TTL,
-            ),
-            SigningKeyStore::new(
-                SecretsManagerSource::from_env(signing_secret).await,
-                SECRET_TTL,
-            ),
+            KeyStore::new(SecretsManagerSource::from_env(api_key_secret).await, ttl),
+            SigningKeyStore::new(SecretsManagerSource::from_env(signing_secret).await, ttl),
         );
         server.prefetch().await;
         let server = &server;

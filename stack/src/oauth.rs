@@ -168,8 +168,10 @@ pub fn function_name(config: &Config) -> String {
 }
 
 /// The oauth function's environment: the two secrets (the API key's, read only to check the
-/// owner's consent; the signing key's), and the issuer when it is known.
+/// owner's consent; the signing key's), how long it caches them (the authorizer's
+/// `secret_cache_ttl_s`, so a rotation reaches both alike), and the issuer when it is known.
 pub fn oauth_function_env(
+    config: &Config,
     api_key_secret_id: &str,
     signing_secret_id: &str,
     issuer: Option<&str>,
@@ -182,6 +184,10 @@ pub fn oauth_function_env(
         (
             SIGNING_SECRET_ID_VAR.to_string(),
             signing_secret_id.to_string(),
+        ),
+        (
+            crate::env::SECRET_CACHE_TTL_VAR.to_string(),
+            config.authorizer.secret_cache_ttl_s.to_string(),
         ),
     ]);
     if let Some(issuer) = issuer {
