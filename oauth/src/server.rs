@@ -904,10 +904,3 @@ pub fn resource_metadata(issuer: &str) -> Response {
         }),
     )
 }
-
-impl Response {
-    pub fn with_status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
-    }
-}
