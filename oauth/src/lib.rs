@@ -48,3 +48,51 @@ pub fn settings_from_env(
         signing_secret,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcpctl_stack::oauth::{DEV_ALLOW_LOOPBACK_FETCH_VAR, SIGNING_SECRET_ID_VAR};
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        settings_from_env(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .map(|(s, _, _)| s)
+    }
+
+    const SECRETS: [(&str, &str); 2] = [
+        (mcpctl_stack::env::SECRET_ID_VAR, "api-key"),
+        (SIGNING_SECRET_ID_VAR, "signing"),
+    ];
+
+    #[test]
+    fn both_secrets_are_required() {
+        assert!(settings(&[]).is_err());
+        assert!(settings(&SECRETS[..1])
+            .unwrap_err()
+            .contains(SIGNING_SECRET_ID_VAR));
+        assert_eq!(settings(&SECRETS).unwrap().fetch, FetchPolicy::default());
+    }
+
+    #[test]
+    fn the_loopback_switch_is_refused_on_lambda() {
+        let on = [SECRETS[0], SECRETS[1], (DEV_ALLOW_LOOPBACK_FETCH_VAR, "1")];
+        assert!(settings(&on).unwrap().fetch.allow_loopback);
+        let lambda = [
+            SECRETS[0],
+            SECRETS[1],
+            (DEV_ALLOW_LOOPBACK_FETCH_VAR, "1"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"),
+        ];
+        assert!(settings(&lambda).unwrap_err().contains("never on Lambda"));
+        let bad = [
+            SECRETS[0],
+            SECRETS[1],
+            (DEV_ALLOW_LOOPBACK_FETCH_VAR, "yes"),
+        ];
+        assert!(settings(&bad).is_err());
+    }
+}
