@@ -499,7 +499,7 @@ fn binaries_in(dir: &Path, package: &str) -> (PathBuf, PathBuf) {
 async fn build(root: &Path, package: &str) -> Result<(PathBuf, PathBuf)> {
     let workspace = Workspace::of(root, package).await?;
     let profile = if workspace.local_profile {
-        "the local profile: release without fat LTO; the first build takes minutes, a rebuild after an edit seconds"
+        "the local profile: release without fat LTO; the first build takes minutes, a rebuild after an edit well under a minute"
     } else {
         "release; a first build takes several minutes, [profile.local] in Cargo.toml makes it faster"
     };
