@@ -603,9 +603,12 @@ mod tests {
     #[test]
     fn the_local_profile_is_used_where_the_workspace_defines_it() {
         assert!(defines_local_profile(include_str!("../../../Cargo.toml")));
-        assert!(defines_local_profile(include_str!(
-            "../../templates/new/Cargo.toml.in"
-        )));
+        // The workspace `mcpctl new` writes (its dependencies filled in).
+        let project = include_str!("../../templates/new/Cargo.toml.in")
+            .replace("{{name}}", "demo")
+            .replace("{{mcpctl_server}}", "{ path = \"/m/server\" }")
+            .replace("{{mcpctl_authorizer}}", "{ path = \"/m/authorizer\" }");
+        assert!(defines_local_profile(&project));
         assert!(!defines_local_profile(
             "[workspace]\nmembers = [\"a\"]\n[profile.release]\nlto = true\n"
         ));
