@@ -14,8 +14,11 @@ use crate::store::{KeyStore, SecretSource};
 use crate::token::{looks_like_token, now_s, validate_access_token, TokenError};
 use crate::{authorize_event, Accepted, SecretUnavailable};
 
-/// The context key that tells the integration how the caller was authorized: `oauth` or `api-key`.
-pub const AUTH_CONTEXT: &str = "auth";
+/// The context key that tells the integration how the caller was authorized: `oauth`,
+/// `api-key`, or [`AUTH_INVALID_TOKEN`] (the server answers that with 401).
+pub use mcpctl_stack::oauth::{
+    AUTH_CONTEXT, AUTH_INVALID_TOKEN, REASON_CONTEXT, RESOURCE_METADATA_CONTEXT,
+};
 /// The OAuth client the access token was issued to.
 pub const CLIENT_ID_CONTEXT: &str = "clientId";
 
@@ -41,7 +44,18 @@ pub enum OAuthDenial {
     Token(TokenError),
 }
 
-/// The verdict on `event` in oauth mode.
+/// The verdict on `event` in oauth mode:
+///
+/// - a valid access token: allowed, `auth=oauth` and the client id in the context;
+/// - anything that is not token-shaped (the API key as a bearer token, or a wrong one): the
+///   API-key check, unchanged (a wrong key is a 403);
+/// - a token-shaped bearer that fails validation (expired, tampered, signed with another key,
+///   another issuer or audience, another kind): **allowed with `auth=invalid_token`**, the reason
+///   and the resource metadata URL in the context. The server refuses such a request with 401
+///   and `WWW-Authenticate: Bearer error="invalid_token"` before any MCP handling
+///   (`mcpctl_server::lambda::refuse_invalid_token`): API Gateway's own refusal would be a 403,
+///   and OAuth clients refresh or authorize again only on a 401. A cached verdict for the token
+///   stays right: an invalid token never becomes valid.
 pub async fn authorize_oauth_event<S: SecretSource, R: RawSecretSource>(
     event: &AuthorizerEvent,
     key_store: &KeyStore<S>,
@@ -86,8 +100,20 @@ pub async fn authorize_oauth_event<S: SecretSource, R: RawSecretSource>(
             ])))
         }
         Err(e) => {
-            info!(request_id, route, reason = %e, "denied (access token)");
-            Ok(SimpleResponse::deny())
+            info!(
+                request_id,
+                route,
+                reason = %e,
+                "invalid access token: passed on as auth=invalid_token for the server's 401"
+            );
+            Ok(SimpleResponse::allow(BTreeMap::from([
+                (AUTH_CONTEXT.to_string(), AUTH_INVALID_TOKEN.to_string()),
+                (REASON_CONTEXT.to_string(), e.to_string()),
+                (
+                    RESOURCE_METADATA_CONTEXT.to_string(),
+                    mcpctl_stack::oauth::resource_metadata_url(&issuer),
+                ),
+            ])))
         }
     }
 }

@@ -55,25 +55,30 @@ fn access_tokens_are_checked() {
         verdict(&format!("Bearer {good}"), Signing("sign-1", None), None),
         (true, Some("oauth".into()))
     );
-    // Configured issuer other than the token's: refused.
-    assert!(
-        !verdict(
+    let oauth = (true, Some("oauth".to_string()));
+    let invalid = (true, Some("invalid_token".to_string()));
+    // Configured issuer other than the token's: refused (marked invalid for the server's 401).
+    assert_eq!(
+        verdict(
             &format!("Bearer {good}"),
             Signing("sign-1", None),
             Some("https://custom.example")
-        )
-        .0
+        ),
+        invalid
     );
     // After rotation the previous key still verifies; after finalize it does not.
-    assert!(
+    assert_eq!(
         verdict(
             &format!("Bearer {good}"),
             Signing("sign-2", Some("sign-1")),
             None
-        )
-        .0
+        ),
+        oauth
     );
-    assert!(!verdict(&format!("Bearer {good}"), Signing("sign-2", None), None).0);
+    assert_eq!(
+        verdict(&format!("Bearer {good}"), Signing("sign-2", None), None),
+        invalid
+    );
     for bad in [
         keys.sign(TokenKind::Access, &claims(&aud, now_s() - 1)),
         keys.sign(
@@ -86,8 +91,54 @@ fn access_tokens_are_checked() {
     ] {
         assert_eq!(
             verdict(&format!("Bearer {bad}"), Signing("sign-1", None), None),
-            (false, None)
+            (true, Some("invalid_token".into()))
         );
+    }
+}
+
+/// A token-shaped but invalid bearer is let through marked `auth=invalid_token`, with why and
+/// where the metadata is, so the server answers 401 (docs/oauth.md); never `oauth`, never a
+/// client id.
+#[test]
+fn invalid_tokens_are_passed_on_for_the_servers_401() {
+    let keys = SigningKeys::new(b"sign-1", None);
+    let aud = format!("{ISSUER}/mcp");
+    let expired = keys.sign(TokenKind::Access, &claims(&aud, now_s() - 1));
+    let good = keys.sign(TokenKind::Access, &claims(&aud, now_s() + 600));
+    let other_audience = keys.sign(
+        TokenKind::Access,
+        &claims("https://other.example/mcp", now_s() + 600),
+    );
+    // This token's header and claims with another token's signature.
+    let (signed, _) = good.rsplit_once('.').unwrap();
+    let (_, signature) = other_audience.rsplit_once('.').unwrap();
+    let tampered = format!("{signed}.{signature}");
+    let refresh_kind = keys.sign(TokenKind::Refresh, &claims(&aud, now_s() + 600));
+    for (token, reason) in [
+        (expired.as_str(), "expired"),
+        (tampered.as_str(), "bad signature"),
+        (other_audience.as_str(), "issued for another resource"),
+        (refresh_kind.as_str(), "a token of another kind"),
+        ("a.b.c", "not a token of this stack"),
+    ] {
+        let event = parse(authorization_event(&format!("Bearer {token}")));
+        let signing = SigningKeyStore::new(Signing("sign-1", None), Duration::from_secs(60));
+        let r = run(authorize_oauth_event(&event, &store(), &signing, None)).unwrap();
+        assert!(r.is_authorized, "{reason}");
+        assert_eq!(
+            r.context.get("auth").map(String::as_str),
+            Some("invalid_token")
+        );
+        assert_eq!(r.context.get("reason").map(String::as_str), Some(reason));
+        assert_eq!(
+            r.context.get("resourceMetadata").map(String::as_str),
+            Some(format!("{ISSUER}/.well-known/oauth-protected-resource/mcp").as_str())
+        );
+        assert!(!r.context.contains_key("clientId"));
+        // The wire form API Gateway reads.
+        let wire: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(wire["isAuthorized"], true);
+        assert_eq!(wire["context"]["auth"], "invalid_token");
     }
 }
 

@@ -17,6 +17,19 @@ pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const REGISTER_PATH: &str = "/oauth/register";
 
+/// The authorizer context key (`requestContext.authorizer.lambda.auth`) saying how the caller
+/// was authorized in oauth mode: `oauth`, `api-key`, or [`AUTH_INVALID_TOKEN`].
+pub const AUTH_CONTEXT: &str = "auth";
+/// The `auth` of a request whose bearer token has this stack's token shape but is invalid
+/// (expired, tampered, another key, issuer or audience). The authorizer lets it through so that
+/// the server can answer 401 (API Gateway's own refusal is a 403, and OAuth clients refresh or
+/// authorize again on a 401 only); the server refuses it before any MCP handling.
+pub const AUTH_INVALID_TOKEN: &str = "invalid_token";
+/// With [`AUTH_INVALID_TOKEN`]: why the token was refused (`expired`, `bad signature`, ...).
+pub const REASON_CONTEXT: &str = "reason";
+/// With [`AUTH_INVALID_TOKEN`]: the protected resource metadata URL for `WWW-Authenticate`.
+pub const RESOURCE_METADATA_CONTEXT: &str = "resourceMetadata";
+
 /// The one scope: access to the MCP endpoint.
 pub const SCOPE: &str = "mcp";
 
