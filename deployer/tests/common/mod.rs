@@ -475,6 +475,11 @@ pub async fn snapshot(p: &Project) -> Value {
         if env.contains_key("API_KEY_SECRET_ID") {
             env.insert("API_KEY_SECRET_ID".into(), "<secret arn>".into());
         }
+        // Random per stack: only its shape is the same.
+        if let Some(key) = env.get_mut(mcpctl_stack::env::REQUEST_STATE_KEY_VAR) {
+            assert_eq!(key.len(), 64, "the request-state key is 256 bits in hex");
+            *key = "<random 256-bit key>".into();
+        }
         let policy = lambda
             .get_policy()
             .function_name(f.function_name().unwrap())
