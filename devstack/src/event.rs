@@ -298,6 +298,9 @@ const HOP_BY_HOP: &[&str] = &[
     "keep-alive",
 ];
 
+/// What API Gateway renames an integration response's `WWW-Authenticate` to.
+pub const REMAPPED_WWW_AUTHENTICATE: &str = "x-amzn-remapped-www-authenticate";
+
 fn scalar_string(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -337,6 +340,13 @@ pub fn map_response(output: &[u8]) -> Result<MappedResponse, BadOutput> {
         if HOP_BY_HOP.contains(&name.as_str()) {
             return Ok(());
         }
+        // API Gateway hands an integration's WWW-Authenticate to the client under another name
+        // (docs/oauth.md, "WWW-Authenticate behind API Gateway"): clients see the 401 only.
+        let name = if name == axum::http::header::WWW_AUTHENTICATE {
+            HeaderName::from_static(REMAPPED_WWW_AUTHENTICATE)
+        } else {
+            name
+        };
         let value = HeaderValue::from_str(&value)
             .map_err(|_| BadOutput(format!("invalid value for header {name}")))?;
         headers.push((name, value));
@@ -512,6 +522,23 @@ mod tests {
         let e = integration_event(&request(b"", None), &api(), "POST /mcp", None);
         assert!(e.get("body").is_none());
         assert_eq!(e["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn www_authenticate_is_remapped_as_api_gateway_does() {
+        let r = map_response(
+            br#"{"statusCode":401,"headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\"","content-type":"application/json"},"body":"{}"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(!names.contains(&"www-authenticate"), "{names:?}");
+        let remapped = r
+            .headers
+            .iter()
+            .find(|(n, _)| n == REMAPPED_WWW_AUTHENTICATE)
+            .map(|(_, v)| v.to_str().unwrap());
+        assert_eq!(remapped, Some(r#"Bearer error="invalid_token""#));
     }
 
     #[test]

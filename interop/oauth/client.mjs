@@ -2,15 +2,18 @@
 // headless: discovery (401 without WWW-Authenticate, as API Gateway answers, then the
 // well-known fallback) -> dynamic registration -> consent (this script posts the consent form
 // with the stack's API key, as the owner would) -> token -> tools/list -> refresh -> tools/list
-// with the refreshed token; the used refresh token and a tampered access token are refused.
-// Usage: node client.mjs MCP_URL API_KEY. Prints PASS/FAIL lines; exits 1 on any FAIL.
+// with the refreshed token; the used refresh token is refused; a tampered access token, and
+// (given the dev state's signing key file) an expired one, get 401 and the SDK recovers from
+// each by refreshing.
+// Usage: node client.mjs MCP_URL API_KEY [SIGNING_KEY_FILE]. Prints PASS/FAIL lines; exits 1 on
+// any FAIL.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError, auth, refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 
-const [url, apiKey] = process.argv.slice(2);
+const [url, apiKey, signingKeyFile] = process.argv.slice(2);
 if (!url || !apiKey) {
-  console.error("usage: node client.mjs MCP_URL API_KEY");
+  console.error("usage: node client.mjs MCP_URL API_KEY [SIGNING_KEY_FILE]");
   process.exit(2);
 }
 let failed = 0;
@@ -126,14 +129,53 @@ try {
 } catch (e) {
   check(/invalid_grant|already used/i.test(`${e?.errorCode ?? ""} ${e}`), `a used refresh token is refused: ${e}`);
 }
-// A tampered access token is refused by the authorizer.
-const tampered = provider.saved.access_token.slice(0, -2) + (provider.saved.access_token.endsWith("AA") ? "BB" : "AA");
-const res = await fetchBounded(url, {
+// An invalid access token gets 401 (the authorizer passes it on marked invalid, the server
+// answers), not the authorizer's 403: a 401 is what makes a client refresh or authorize again.
+// Its WWW-Authenticate arrives renamed, as API Gateway renames an integration's.
+const mcpPost = (token) => fetchBounded(url, {
   method: "POST",
-  headers: { authorization: `Bearer ${tampered}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+  headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
   body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
 });
-check(res.status === 403, `a tampered access token is refused (HTTP ${res.status})`);
+const tampered = provider.saved.access_token.slice(0, -2) + (provider.saved.access_token.endsWith("AA") ? "BB" : "AA");
+const res = await mcpPost(tampered);
+const challenge = res.headers.get("x-amzn-remapped-www-authenticate") ?? "";
+check(res.status === 401, `a tampered access token gets 401 (HTTP ${res.status})`);
+check(/^Bearer error="invalid_token"/.test(challenge) && challenge.includes(`resource_metadata="${new URL(url).origin}/.well-known/oauth-protected-resource/mcp"`) && !res.headers.get("www-authenticate"),
+  `its challenge comes as x-amzn-remapped-www-authenticate: ${challenge}`);
+
+// The SDK recovers on that 401: it refreshes with its refresh token and retries.
+async function recovers(badToken, what) {
+  const before = provider.saved;
+  provider.saved = { ...before, access_token: badToken };
+  try {
+    const names = await listTools(provider);
+    check(names.includes("calculate") && provider.saved.refresh_token !== before.refresh_token && provider.saved.access_token !== badToken,
+      `with ${what}, the SDK refreshes on the 401 and tools/list works`);
+  } catch (e) {
+    check(false, `with ${what}, the SDK refreshes on the 401: ${e}`);
+  }
+}
+await recovers(tampered, "a tampered access token");
+
+// An expired access token, as the client holds after its hour: the same claims, exp an hour
+// ago, signed with the stack's current key (`mcpctl dev`'s state, SIGNING_KEY_FILE).
+if (signingKeyFile) {
+  const { createHmac } = await import("node:crypto");
+  const { readFileSync } = await import("node:fs");
+  const secret = JSON.parse(readFileSync(signingKeyFile, "utf8")).AWSCURRENT;
+  const [header64, payload64] = provider.saved.access_token.split(".");
+  const claims = JSON.parse(Buffer.from(payload64, "base64url").toString());
+  const now = Math.floor(Date.now() / 1000);
+  Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
+  const input = `${header64}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+  const key = createHmac("sha256", secret).update("mcpctl-oauth/v1/access").digest();
+  const expired = `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;
+  const r = await mcpPost(expired);
+  const c = r.headers.get("x-amzn-remapped-www-authenticate") ?? "";
+  check(r.status === 401 && c.includes('error_description="access token expired"'), `an expired access token gets 401, "expired" (HTTP ${r.status}, ${c})`);
+  await recovers(expired, "an expired access token");
+}
 
 console.log(failed ? `ts-sdk oauth: ${failed} failed` : "ts-sdk oauth: all passed");
 process.exit(failed ? 1 : 0);

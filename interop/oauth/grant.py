@@ -3,12 +3,16 @@ register a client, consent with the API key, exchange the code (PKCE S256); or r
 
     python3 grant.py ISSUER API_KEY            -> {"client_id", "access_token", "refresh_token"}
     python3 grant.py ISSUER refresh CLIENT_ID REFRESH_TOKEN -> the token response, or the error
+    python3 grant.py expire ACCESS_TOKEN SIGNING_KEY_JSON -> the same access token, expired an
+        hour ago and signed again with the AWSCURRENT key of `mcpctl dev`'s
+        .mcpctl/dev/oauth-signing-key.json (what a client holds once its token's hour is up)
 
 Prints JSON; exits 1 (with the OAuth error printed) when a step is refused.
 """
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -52,7 +56,33 @@ def token(issuer, form):
     sys.exit(0 if status == 200 else 1)
 
 
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def expire(access_token, key_file):
+    """Re-signs the claims with exp in the past, as the authorization server signs (docs/oauth.md,
+    "Token format"): HS256 with HMAC-SHA256(secret, "mcpctl-oauth/v1/access")."""
+    import time
+    with open(key_file) as f:
+        secret = json.load(f)["AWSCURRENT"].encode()
+    header64, payload64, _ = access_token.split(".")
+    claims = json.loads(unb64(payload64))
+    now = int(time.time())
+    claims["iat"], claims["exp"] = now - 7200, now - 3600
+    signing_input = f"{header64}.{b64(json.dumps(claims, separators=(',', ':')).encode())}"
+    key = hmac.new(secret, b"mcpctl-oauth/v1/access", hashlib.sha256).digest()
+    print(f"{signing_input}.{b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}")
+
+
 def main():
+    if sys.argv[1] == "expire":
+        expire(sys.argv[2], sys.argv[3])
+        return
     issuer = sys.argv[1]
     if sys.argv[2] == "refresh":
         token(issuer, {"grant_type": "refresh_token", "client_id": sys.argv[3], "refresh_token": sys.argv[4]})
