@@ -66,3 +66,12 @@ pub fn code_hashes(config: &Config, binaries: &Binaries) -> Result<CodeHashes> {
     };
     Ok((server, authorizer.code_sha256))
 }
+
+/// The oauth function's zip (`[auth] mode = "oauth"`), deterministic like the others.
+pub fn oauth_zip(binaries: &Binaries) -> Result<Option<LambdaZip>> {
+    let Some(path) = &binaries.oauth else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Some(package::bootstrap_zip(&bytes)?))
+}

@@ -13,6 +13,8 @@ use anyhow::{bail, Context, Result};
 use crate::elf;
 use crate::platform::Platform;
 
+/// The authorization server of `[auth] mode = "oauth"`: package and binary.
+pub use mcpctl_devstack::OAUTH_BIN;
 pub use mcpctl_stack::config::AUTHORIZER_PACKAGE as AUTHORIZER_BIN;
 /// Skips the build: a directory holding the server's binary (named as its package) and
 /// `mcpctl-authorizer`.
@@ -24,6 +26,8 @@ pub struct Binaries {
     pub server_package: String,
     pub server: PathBuf,
     pub authorizer: PathBuf,
+    /// `mcpctl-oauth`, with `[auth] mode = "oauth"` only.
+    pub oauth: Option<PathBuf>,
     /// What both were checked to be built for.
     pub platform: &'static Platform,
     /// Newest glibc symbol version each needs, for the step's report.
@@ -41,6 +45,9 @@ impl Binaries {
             self.newest_glibc.as_deref().unwrap_or("no glibc"),
             self.server_package
         );
+        if self.oauth.is_some() {
+            out.push_str(&format!(" and {OAUTH_BIN}"));
+        }
         if !self.ignored_flags.is_empty() {
             out.push_str(&format!(
                 "; ignored {} (Lambda's CPU is not this machine's)",
@@ -65,6 +72,36 @@ pub fn prebuilt(dir: &Path, server_package: &str, platform: &'static Platform) -
         }
     }
     checked(server_package, server, authorizer, platform)
+}
+
+impl Binaries {
+    /// Adds the oauth function's binary from `dir` (`--prebuilt DIR` in oauth mode), checked
+    /// like the others against their platform.
+    pub fn with_prebuilt_oauth(self, dir: &Path) -> Result<Self> {
+        let path = dir.join(OAUTH_BIN);
+        if !path.is_file() {
+            bail!(
+                "prebuilt binary {} not found: with [auth] mode = \"oauth\" the directory must also hold {OAUTH_BIN}",
+                path.display()
+            );
+        }
+        self.add_oauth(path)
+    }
+
+    fn add_oauth(mut self, path: PathBuf) -> Result<Self> {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let n = elf::check_lambda_compatible(&bytes, self.platform).with_context(|| {
+            format!(
+                "{} cannot run on Lambda provided.al2023 ({})",
+                path.display(),
+                self.platform.architecture
+            )
+        })?;
+        self.newest_glibc = self.newest_glibc.max(n);
+        self.oauth = Some(path);
+        Ok(self)
+    }
 }
 
 /// `cargo metadata` of the workspace around `dir` (members and dependencies).
@@ -159,6 +196,17 @@ pub async fn zigbuild(
     server_package: &str,
     platform: &'static Platform,
 ) -> Result<Binaries> {
+    zigbuild_for(dir, server_package, false, platform).await
+}
+
+/// [`zigbuild`], and with `oauth` the oauth function's package `mcpctl-oauth` in the same
+/// build (`[auth] mode = "oauth"`).
+pub async fn zigbuild_for(
+    dir: &Path,
+    server_package: &str,
+    oauth: bool,
+    platform: &'static Platform,
+) -> Result<Binaries> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let (rustflags, ignored) = lambda_rustflags(
         platform,
@@ -166,7 +214,20 @@ pub async fn zigbuild(
         std::env::var("RUSTFLAGS").ok().as_deref(),
     );
     let target = platform.zig_target();
-    let packages = packages_to_build(&metadata(dir).await?, server_package, dir)?;
+    let metadata = metadata(dir).await?;
+    let mut packages = packages_to_build(&metadata, server_package, dir)?;
+    if oauth {
+        let named = metadata["packages"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["name"] == OAUTH_BIN));
+        if !named {
+            bail!(
+                "the Cargo workspace around {} has no package {OAUTH_BIN}, which [auth] mode = \"oauth\" deploys: add it as a member or a dependency of one",
+                dir.display()
+            );
+        }
+        packages.push(OAUTH_BIN.to_string());
+    }
     let out = tokio::process::Command::new(cargo)
         .args(zigbuild_args(&packages, &target))
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
@@ -194,6 +255,9 @@ pub async fn zigbuild(
     let server = executable(&stdout, server_package)?;
     let authorizer = executable(&stdout, AUTHORIZER_BIN)?;
     let mut binaries = checked(server_package, server, authorizer, platform)?;
+    if oauth {
+        binaries = binaries.add_oauth(executable(&stdout, OAUTH_BIN)?)?;
+    }
     binaries.ignored_flags = ignored;
     Ok(binaries)
 }
@@ -314,6 +378,7 @@ fn checked(
         server_package: server_package.to_string(),
         server,
         authorizer,
+        oauth: None,
         platform,
         newest_glibc: newest,
         ignored_flags: Vec::new(),

@@ -76,6 +76,8 @@ pub struct Preview {
     pub secret: Option<SecretState>,
     pub server: Option<FunctionState>,
     pub authorizer: Option<FunctionState>,
+    /// The oauth function (`[auth] mode = "oauth"`).
+    pub oauth: Option<FunctionState>,
     pub api: Option<ApiState>,
     pub api_authorizer: Option<AuthorizerState>,
 }
@@ -113,9 +115,15 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         secret: None,
         server: None,
         authorizer: None,
+        oauth: None,
         api: None,
         api_authorizer: None,
     };
+    let oauth_name = mcpctl_stack::oauth::function_name(config);
+    let oauth_mode = config.auth.mode == mcpctl_stack::config::AuthMode::OAuth;
+    let mut signing_arn = format!("{NEW} signing secret");
+    let mut oauth_role: Option<(String, Option<RoleState>)> = None;
+    let mut oauth_integration_id = NEW.to_string();
     // Ids and ARNs later parts are compared with: read, or predicted from names.
     let mut secret_arn = format!("{NEW} secret");
     let mut account = "000000000000".to_string();
@@ -135,13 +143,65 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         )
     };
     for part in STACK {
-        if !part.deployed_with(config.package) {
+        if !part.deployed_with(config) {
             continue;
         }
         let label = part.label(ctx);
         let change = match part {
+            Part::OAuthSecret => {
+                let (change, secret) = preview(&Secret::signing_key(ctx), ctx).await?;
+                if let Some(s) = &secret {
+                    signing_arn = s.arn.clone();
+                }
+                change
+            }
+            Part::OAuthRole => {
+                let role = Role::oauth(ctx, &secret_arn, &signing_arn);
+                let (change, state) = preview(&role, ctx).await?;
+                oauth_role = Some((role.name.clone(), state));
+                change
+            }
+            Part::OAuthLogGroup => {
+                preview(
+                    &LogGroup::of_function(ctx, &oauth_name, config.authorizer.log_retention_days)?,
+                    ctx,
+                )
+                .await?
+                .0
+            }
+            Part::OAuthFunction => {
+                let role = oauth_role
+                    .as_ref()
+                    .map(|(name, state)| role_arn(state.as_ref(), name, &account))
+                    .unwrap_or_default();
+                let function =
+                    Function::oauth(ctx, role, &secret_arn, &signing_arn, LambdaZip::empty())?;
+                let (change, state) = preview_function(ctx, function, None).await?;
+                p.oauth = state;
+                change
+            }
+            Part::OAuthIntegration if p.api.is_none() => Change::Created,
+            Part::OAuthIntegration => {
+                let integration = Integration {
+                    api_id: api_id(&p),
+                    function_arn: function_arn(&p.oauth, &oauth_name, &account),
+                    reuse_other: false,
+                };
+                let (change, current) = preview(&integration, ctx).await?;
+                if let Some(i) = current {
+                    oauth_integration_id = i.id;
+                }
+                change
+            }
+            Part::OAuthPermission if p.oauth.is_none() => Change::Created,
+            Part::OAuthPermission => {
+                let arn = function_arn(&p.oauth, &oauth_name, &account);
+                preview(&Permission::oauth(ctx, &arn, &api_id(&p)), ctx)
+                    .await?
+                    .0
+            }
             Part::Secret => {
-                let (change, secret) = preview(&Secret, ctx).await?;
+                let (change, secret) = preview(&Secret::api_key(ctx), ctx).await?;
                 // A new secret's ARN ends in a random suffix nobody can predict.
                 if let Some(s) = &secret {
                     secret_arn = s.arn.clone();
@@ -154,7 +214,8 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                 let (role, at) = if part == Part::ServerRole {
                     (Role::server(ctx), 0)
                 } else {
-                    (Role::authorizer(ctx, &secret_arn), 1)
+                    let signing = oauth_mode.then_some(signing_arn.as_str());
+                    (Role::authorizer(ctx, &secret_arn, signing), 1)
                 };
                 let (change, state) = preview(&role, ctx).await?;
                 // Role and function ARNs are fixed by name and account, so a resource deploy
@@ -199,7 +260,13 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                     )
                 } else {
                     (
-                        Function::authorizer(ctx, role, &secret_arn, LambdaZip::empty())?,
+                        Function::authorizer(
+                            ctx,
+                            role,
+                            &secret_arn,
+                            oauth_mode.then_some(signing_arn.as_str()),
+                            LambdaZip::empty(),
+                        )?,
                         authorizer_code.clone(),
                     )
                 };
@@ -226,6 +293,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                 let integration = Integration {
                     api_id: api_id(&p),
                     function_arn: function_arn(&p.server, &names.server_function(), &account),
+                    reuse_other: true,
                 };
                 let (change, current) = preview(&integration, ctx).await?;
                 if let Some(i) = current {
@@ -249,6 +317,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                     api_id: api_id(&p),
                     integration_id: integration_id.clone(),
                     authorizer_id: authorizer_id.clone(),
+                    oauth_integration_id: oauth_mode.then(|| oauth_integration_id.clone()),
                 };
                 preview(&routes, ctx).await?.0
             }
@@ -270,31 +339,22 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
         };
         changes.push(Planned::new(label, change));
     }
-    // What deploy removes because this package does not use it.
+    // What deploy removes because this configuration does not use it.
     for part in STACK
         .iter()
-        .filter(|p| !p.deployed_with(config.package) && p.removed_with().is_none())
+        .rev()
+        .filter(|p| !p.deployed_with(config) && p.retired_alone())
     {
         if !part.left(ctx, &[]).await?.is_empty() {
             changes.push(Planned {
                 resource: part.label(ctx),
                 action: Action::Delete,
-                fields: vec![format!(
-                    "not used with package = \"{}\"",
-                    package_name(config.package)
-                )],
+                fields: vec![part.unused_because(config)],
             });
         }
     }
     p.changes = changes;
     Ok(p)
-}
-
-fn package_name(package: mcpctl_stack::config::Package) -> &'static str {
-    match package {
-        mcpctl_stack::config::Package::Zip => "zip",
-        mcpctl_stack::config::Package::Image => "image",
-    }
 }
 
 /// The API's id, or [`NEW`] when deploy would create it.

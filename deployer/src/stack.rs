@@ -6,11 +6,12 @@
 //! `resources/`, one [`Part`] here, and the arms the compiler then asks for.
 
 use anyhow::Result;
-use mcpctl_stack::config::Package;
+use mcpctl_stack::config::{AuthMode, Package};
 use mcpctl_stack::names::STACK_TAG;
+use mcpctl_stack::Config;
 
 use crate::aws;
-use crate::resources::{api, function, iam, logs, repository, secret, Ctx};
+use crate::resources::{api, function, iam, integration, logs, repository, secret, Ctx};
 use crate::steps::Change;
 
 /// One resource of the stack.
@@ -32,26 +33,42 @@ pub enum Part {
     Stage,
     ServerPermission,
     AuthorizerPermission,
+    // `[auth] mode = "oauth"` only (docs/oauth.md).
+    /// The token signing key's secret.
+    OAuthSecret,
+    OAuthRole,
+    OAuthLogGroup,
+    /// The authorization server.
+    OAuthFunction,
+    /// Its AWS_PROXY integration; the OAuth routes of [`Part::Routes`] go to it.
+    OAuthIntegration,
+    OAuthPermission,
 }
 
 /// Every part in the order deploy creates them (each needs only parts before it).
-pub const STACK: [Part; 16] = [
+pub const STACK: [Part; 22] = [
     Part::Secret,
+    Part::OAuthSecret,
     Part::ServerRole,
     Part::AuthorizerRole,
+    Part::OAuthRole,
     Part::ServerLogGroup,
     Part::AuthorizerLogGroup,
+    Part::OAuthLogGroup,
     Part::Repository,
     Part::Image,
     Part::ServerFunction,
     Part::AuthorizerFunction,
+    Part::OAuthFunction,
     Part::HttpApi,
     Part::Integration,
+    Part::OAuthIntegration,
     Part::Authorizer,
     Part::Routes,
     Part::Stage,
     Part::ServerPermission,
     Part::AuthorizerPermission,
+    Part::OAuthPermission,
 ];
 
 /// Which IAM policy statement of `mcpctl policy` a part's actions go to (each statement has its
@@ -83,34 +100,83 @@ impl Part {
             Part::HttpApi | Part::Integration | Part::Routes => names.api(),
             Part::Authorizer => names.authorizer(),
             Part::Stage => ctx.config.api.stage.clone(),
+            Part::OAuthSecret => mcpctl_stack::oauth::signing_secret_name(ctx.config),
+            Part::OAuthRole => oauth_role_name(ctx.config),
+            Part::OAuthLogGroup => names.log_group(&mcpctl_stack::oauth::function_name(ctx.config)),
+            Part::OAuthFunction | Part::OAuthPermission => {
+                mcpctl_stack::oauth::function_name(ctx.config)
+            }
+            Part::OAuthIntegration => names.api(),
         }
     }
 
     /// The step label every command shows for it: what it is, and its name.
     pub fn label(self, ctx: &Ctx<'_>) -> String {
         let kind = match self {
-            Part::Secret => "secret",
-            Part::ServerRole | Part::AuthorizerRole => "role",
-            Part::ServerLogGroup | Part::AuthorizerLogGroup => "log group",
+            Part::Secret | Part::OAuthSecret => "secret",
+            Part::ServerRole | Part::AuthorizerRole | Part::OAuthRole => "role",
+            Part::ServerLogGroup | Part::AuthorizerLogGroup | Part::OAuthLogGroup => "log group",
             Part::Repository => "repository",
             Part::Image => "image",
-            Part::ServerFunction | Part::AuthorizerFunction => "function",
+            Part::ServerFunction | Part::AuthorizerFunction | Part::OAuthFunction => "function",
             Part::HttpApi => "http api",
             Part::Integration => return "integration (AWS_PROXY, payload 2.0)".to_string(),
+            Part::OAuthIntegration => {
+                return format!(
+                    "integration {} (AWS_PROXY, payload 2.0)",
+                    mcpctl_stack::oauth::function_name(ctx.config)
+                )
+            }
             Part::Authorizer => "authorizer",
             Part::Routes => return "routes".to_string(),
             Part::Stage => "stage",
-            Part::ServerPermission | Part::AuthorizerPermission => "permission",
+            Part::ServerPermission | Part::AuthorizerPermission | Part::OAuthPermission => {
+                "permission"
+            }
         };
         format!("{kind} {}", self.name(ctx))
     }
 
-    /// Whether deploy (and plan) make this part for `package`.
-    pub fn deployed_with(self, package: Package) -> bool {
+    /// Whether deploy (and plan) make this part for `config` (its `package` and `[auth] mode`).
+    pub fn deployed_with(self, config: &Config) -> bool {
         match self {
-            Part::Repository | Part::Image => package == Package::Image,
+            Part::Repository | Part::Image => config.package == Package::Image,
+            p if p.is_oauth() => config.auth.mode == AuthMode::OAuth,
             _ => true,
         }
+    }
+
+    /// A part of the authorization server, made only with `[auth] mode = "oauth"`.
+    pub fn is_oauth(self) -> bool {
+        matches!(
+            self,
+            Part::OAuthSecret
+                | Part::OAuthRole
+                | Part::OAuthLogGroup
+                | Part::OAuthFunction
+                | Part::OAuthIntegration
+                | Part::OAuthPermission
+        )
+    }
+
+    /// Why deploy removes a part `config` does not use (see [`Part::deployed_with`]).
+    pub fn unused_because(self, config: &Config) -> String {
+        if self.is_oauth() {
+            "not used with [auth] mode = \"api-key\"".to_string()
+        } else {
+            let package = match config.package {
+                Package::Zip => "zip",
+                Package::Image => "image",
+            };
+            format!("not used with package = \"{package}\"")
+        }
+    }
+
+    /// Whether deploy removes this part itself when `config` does not use it: parts with a
+    /// [`Part::removed_with`] go with their parent, except the oauth integration, which lives
+    /// in the API the stack keeps.
+    pub fn retired_alone(self) -> bool {
+        self.removed_with().is_none() || self == Part::OAuthIntegration
     }
 
     /// The part whose deletion takes this one with it: AWS deletes an API's integration,
@@ -123,6 +189,8 @@ impl Part {
             }
             Part::ServerPermission => Some(Part::ServerFunction),
             Part::AuthorizerPermission => Some(Part::AuthorizerFunction),
+            Part::OAuthIntegration => Some(Part::HttpApi),
+            Part::OAuthPermission => Some(Part::OAuthFunction),
             Part::Image => Some(Part::Repository),
             _ => None,
         }
@@ -133,19 +201,28 @@ impl Part {
     pub async fn remove(self, ctx: &Ctx<'_>, force: bool) -> Result<Change> {
         let name = self.name(ctx);
         match self {
-            Part::Secret => secret::remove(ctx, force).await,
-            Part::ServerRole | Part::AuthorizerRole => iam::remove(ctx, &name).await,
-            Part::ServerLogGroup | Part::AuthorizerLogGroup => logs::remove(ctx, &name).await,
+            Part::Secret | Part::OAuthSecret => secret::remove(ctx, &name, force).await,
+            Part::ServerRole | Part::AuthorizerRole | Part::OAuthRole => {
+                iam::remove(ctx, &name).await
+            }
+            Part::ServerLogGroup | Part::AuthorizerLogGroup | Part::OAuthLogGroup => {
+                logs::remove(ctx, &name).await
+            }
             Part::Repository => repository::remove(ctx).await,
-            Part::ServerFunction | Part::AuthorizerFunction => function::remove(ctx, &name).await,
+            Part::ServerFunction | Part::AuthorizerFunction | Part::OAuthFunction => {
+                function::remove(ctx, &name).await
+            }
             Part::HttpApi => api::remove(ctx).await,
+            // Only when the stack goes back to api-key mode (destroy takes it with the API).
+            Part::OAuthIntegration => integration::remove_oauth(ctx).await,
             Part::Image
             | Part::Integration
             | Part::Authorizer
             | Part::Routes
             | Part::Stage
             | Part::ServerPermission
-            | Part::AuthorizerPermission => Ok(Change::Absent),
+            | Part::AuthorizerPermission
+            | Part::OAuthPermission => Ok(Change::Absent),
         }
     }
 
@@ -167,17 +244,17 @@ impl Part {
         };
         Ok(match self {
             // Scheduled for deletion counts as gone.
-            Part::Secret => found(
-                secret::describe(ctx)
+            Part::Secret | Part::OAuthSecret => found(
+                secret::describe_named(ctx, &name)
                     .await?
                     .is_some_and(|s| !s.scheduled_for_deletion && ours(&s.tags)),
             ),
-            Part::ServerRole | Part::AuthorizerRole => found(
+            Part::ServerRole | Part::AuthorizerRole | Part::OAuthRole => found(
                 iam::read_role(ctx, &name)
                     .await?
                     .is_some_and(|r| ours(&r.tags)),
             ),
-            Part::ServerLogGroup | Part::AuthorizerLogGroup => {
+            Part::ServerLogGroup | Part::AuthorizerLogGroup | Part::OAuthLogGroup => {
                 found(logs::exists(ctx, &name).await?)
             }
             Part::Repository => found(
@@ -185,7 +262,7 @@ impl Part {
                     .await?
                     .is_some_and(|r| ours(&r.tags)),
             ),
-            Part::ServerFunction | Part::AuthorizerFunction => found(
+            Part::ServerFunction | Part::AuthorizerFunction | Part::OAuthFunction => found(
                 function::read_function(ctx, &name)
                     .await?
                     .is_some_and(|f| ours(&f.tags)),
@@ -200,30 +277,41 @@ impl Part {
                 }
                 ids.iter().map(|id| format!("http api {id}")).collect()
             }
+            // Looked up in the stack's API, for deploy back in api-key mode; destroy's check
+            // does not ask (it goes with the API).
+            Part::OAuthIntegration => found(integration::find_oauth(ctx).await?.is_some()),
             Part::Image
             | Part::Integration
             | Part::Authorizer
             | Part::Routes
             | Part::Stage
             | Part::ServerPermission
-            | Part::AuthorizerPermission => vec![],
+            | Part::AuthorizerPermission
+            | Part::OAuthPermission => vec![],
         })
     }
 
     /// The statement of `mcpctl policy` this part's actions belong to.
     pub fn scope(self) -> Scope {
         match self {
-            Part::Secret => Scope::Secret,
-            Part::ServerRole | Part::AuthorizerRole => Scope::Roles,
-            Part::ServerLogGroup | Part::AuthorizerLogGroup => Scope::LogGroups,
+            Part::Secret | Part::OAuthSecret => Scope::Secret,
+            Part::ServerRole | Part::AuthorizerRole | Part::OAuthRole => Scope::Roles,
+            Part::ServerLogGroup | Part::AuthorizerLogGroup | Part::OAuthLogGroup => {
+                Scope::LogGroups
+            }
             Part::Repository | Part::Image => Scope::Repository,
             Part::ServerFunction
             | Part::AuthorizerFunction
+            | Part::OAuthFunction
             | Part::ServerPermission
-            | Part::AuthorizerPermission => Scope::Functions,
-            Part::HttpApi | Part::Integration | Part::Authorizer | Part::Routes | Part::Stage => {
-                Scope::HttpApi
-            }
+            | Part::AuthorizerPermission
+            | Part::OAuthPermission => Scope::Functions,
+            Part::HttpApi
+            | Part::Integration
+            | Part::OAuthIntegration
+            | Part::Authorizer
+            | Part::Routes
+            | Part::Stage => Scope::HttpApi,
         }
     }
 
@@ -231,7 +319,7 @@ impl Part {
     /// (`iam:AttachRolePolicy` and `iam:PassRole` are granted apart, with conditions.)
     pub fn actions(self) -> &'static [&'static str] {
         match self {
-            Part::Secret => &[
+            Part::Secret | Part::OAuthSecret => &[
                 "secretsmanager:CreateSecret",
                 "secretsmanager:DescribeSecret",
                 "secretsmanager:GetSecretValue",
@@ -242,7 +330,7 @@ impl Part {
                 "secretsmanager:RestoreSecret",
                 "secretsmanager:TagResource",
             ],
-            Part::ServerRole | Part::AuthorizerRole => &[
+            Part::ServerRole | Part::AuthorizerRole | Part::OAuthRole => &[
                 "iam:CreateRole",
                 "iam:GetRole",
                 "iam:DeleteRole",
@@ -256,7 +344,7 @@ impl Part {
                 "iam:DeleteRolePolicy",
                 "iam:ListRolePolicies",
             ],
-            Part::ServerLogGroup | Part::AuthorizerLogGroup => &[
+            Part::ServerLogGroup | Part::AuthorizerLogGroup | Part::OAuthLogGroup => &[
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
                 "logs:DescribeLogStreams",
@@ -289,7 +377,7 @@ impl Part {
                 "ecr:BatchGetImage",
                 "ecr:GetDownloadUrlForLayer",
             ],
-            Part::ServerFunction | Part::AuthorizerFunction => &[
+            Part::ServerFunction | Part::AuthorizerFunction | Part::OAuthFunction => &[
                 "lambda:CreateFunction",
                 "lambda:GetFunction",
                 "lambda:GetFunctionConfiguration",
@@ -299,13 +387,18 @@ impl Part {
                 "lambda:TagResource",
                 "lambda:ListTags",
             ],
-            Part::ServerPermission | Part::AuthorizerPermission => &[
+            Part::ServerPermission | Part::AuthorizerPermission | Part::OAuthPermission => &[
                 "lambda:AddPermission",
                 "lambda:RemovePermission",
                 "lambda:GetPolicy",
             ],
             // API Gateway authorizes by HTTP method on the resource path.
-            Part::HttpApi | Part::Integration | Part::Authorizer | Part::Routes | Part::Stage => &[
+            Part::HttpApi
+            | Part::Integration
+            | Part::OAuthIntegration
+            | Part::Authorizer
+            | Part::Routes
+            | Part::Stage => &[
                 "apigateway:GET",
                 "apigateway:POST",
                 "apigateway:PATCH",
@@ -314,6 +407,11 @@ impl Part {
             ],
         }
     }
+}
+
+/// The oauth function's role.
+pub fn oauth_role_name(config: &Config) -> String {
+    format!("{}-role", mcpctl_stack::oauth::function_name(config))
 }
 
 /// Everything of the stack still there, by exact lookups. Deleted resources stay visible for a
@@ -351,8 +449,16 @@ pub async fn foreign(ctx: &Ctx<'_>) -> Result<Vec<String>> {
     let names = &ctx.names;
     let stack = ctx.config.name.as_str();
     let prefix = format!("{stack}-");
-    let own_functions = [names.server_function(), names.authorizer_function()];
-    let own_roles = [names.server_role(), names.authorizer_role()];
+    let own_functions = [
+        names.server_function(),
+        names.authorizer_function(),
+        mcpctl_stack::oauth::function_name(ctx.config),
+    ];
+    let own_roles = [
+        names.server_role(),
+        names.authorizer_role(),
+        oauth_role_name(ctx.config),
+    ];
     let mut found = Vec::new();
 
     let functions = aws

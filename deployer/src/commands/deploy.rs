@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use serde_json::json;
 
-use crate::artifacts::{package_both, ServerPackage};
+use crate::artifacts::{oauth_zip, package_both, ServerPackage};
 use crate::aws::Aws;
 use crate::build::{self, PREBUILT_ENV};
 use crate::lock;
@@ -29,6 +29,7 @@ use crate::resources::{account_of, converge, Ctx};
 use crate::stack::{Part, STACK};
 use crate::steps::{Change, Steps};
 use crate::{Cli, Output};
+use mcpctl_stack::config::AuthMode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -39,7 +40,8 @@ pub struct Args {
     pub show_key: bool,
     /// Skip the build: take the server's binary (named as deploy.toml's `[server] package`,
     /// `mcpctl-server` by default) and `mcpctl-authorizer` from DIR (still checked for
-    /// deploy.toml's `architecture` and glibc <= 2.34).
+    /// deploy.toml's `architecture` and glibc <= 2.34); with `[auth] mode = "oauth"` also
+    /// `mcpctl-oauth`.
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
 }
@@ -47,11 +49,19 @@ pub struct Args {
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
     let platform = Platform::of(config.architecture);
+    let oauth = config.auth.mode == AuthMode::OAuth;
     // Bad prebuilt binaries fail before anything in AWS is touched.
     let prebuilt = args
         .prebuilt
         .as_deref()
-        .map(|dir| build::prebuilt(dir, &config.server.package, platform))
+        .map(|dir| {
+            let b = build::prebuilt(dir, &config.server.package, platform)?;
+            if oauth {
+                b.with_prebuilt_oauth(dir)
+            } else {
+                Ok(b)
+            }
+        })
         .transpose()?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);
@@ -74,22 +84,39 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             };
             let b = match prebuilt {
                 Some(b) => b,
-                None => build::zigbuild(&project_dir, &config.server.package, platform).await?,
+                None => {
+                    build::zigbuild_for(&project_dir, &config.server.package, oauth, platform)
+                        .await?
+                }
             };
             Ok((Change::Done(b.describe(how)), b))
         })
         .await?;
-    let packages = steps
-        .run("package", async { package_both(config.package, &binaries) })
+    let (packages, oauth_package) = steps
+        .run("package", async {
+            let (change, both) = package_both(config.package, &binaries)?;
+            let oauth = oauth_zip(&binaries)?;
+            let change = match (change, &oauth) {
+                (Change::Done(what), Some(zip)) => {
+                    Change::Done(format!("{what} + oauth zip {} KiB", zip.bytes.len() / 1024))
+                }
+                (change, _) => change,
+            };
+            Ok((change, (both, oauth)))
+        })
         .await?;
     if let Some(dir) = std::env::var_os(KEEP_PACKAGES_ENV) {
-        keep_packages(std::path::Path::new(&dir), &packages)?;
+        keep_packages(
+            std::path::Path::new(&dir),
+            &packages,
+            oauth_package.as_ref(),
+        )?;
     }
     let Deployed { api, image } = lock::while_locked(
         &ctx,
         "deploy",
         args.lock_timeout.wait(),
-        converge_stack(&ctx, &mut steps, packages),
+        converge_stack(&ctx, &mut steps, packages, oauth_package),
     )
     .await?;
 
@@ -153,12 +180,16 @@ const KEEP_PACKAGES_ENV: &str = "MCPCTL_KEEP_PACKAGES";
 fn keep_packages(
     dir: &std::path::Path,
     (server, authorizer): &(ServerPackage, LambdaZip),
+    oauth: Option<&LambdaZip>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     if let ServerPackage::Zip(zip) = server {
         std::fs::write(dir.join("server.zip"), &zip.bytes)?;
     }
     std::fs::write(dir.join("authorizer.zip"), &authorizer.bytes)?;
+    if let Some(zip) = oauth {
+        std::fs::write(dir.join("oauth.zip"), &zip.bytes)?;
+    }
     Ok(())
 }
 
@@ -174,23 +205,71 @@ async fn converge_stack(
     ctx: &Ctx<'_>,
     steps: &mut Steps,
     (server_package, authorizer_zip): (ServerPackage, LambdaZip),
+    oauth_zip: Option<LambdaZip>,
 ) -> Result<Deployed> {
     let config = ctx.config;
     let mut server_package = Some(server_package);
     let mut authorizer_zip = Some(authorizer_zip);
+    let mut oauth_zip = oauth_zip;
     let mut out = Outputs::default();
     for part in STACK {
-        if !part.deployed_with(config.package) {
+        if !part.deployed_with(config) {
             continue;
         }
         let label = part.label(ctx);
         match part {
-            Part::Secret => out.secret_arn = Some(steps.run(label, converge(&Secret, ctx)).await?),
+            Part::Secret => {
+                let secret = Secret::api_key(ctx);
+                out.secret_arn = Some(steps.run(label, converge(&secret, ctx)).await?)
+            }
+            Part::OAuthSecret => {
+                let secret = Secret::signing_key(ctx);
+                out.signing_arn = Some(steps.run(label, converge(&secret, ctx)).await?)
+            }
+            Part::OAuthRole => {
+                let role = Role::oauth(ctx, need(&out.secret_arn)?, need(&out.signing_arn)?);
+                out.oauth_role = Some(steps.run(label, converge(&role, ctx)).await?)
+            }
+            Part::OAuthLogGroup => {
+                let group = LogGroup::of_function(
+                    ctx,
+                    &mcpctl_stack::oauth::function_name(config),
+                    config.authorizer.log_retention_days,
+                )?;
+                steps.run(label, converge(&group, ctx)).await?
+            }
+            Part::OAuthFunction => {
+                let zip = oauth_zip
+                    .take()
+                    .ok_or_else(|| anyhow::anyhow!("the oauth function was not packaged"))?;
+                let function = Function::oauth(
+                    ctx,
+                    need(&out.oauth_role)?.clone(),
+                    need(&out.secret_arn)?,
+                    need(&out.signing_arn)?,
+                    zip,
+                )?;
+                out.oauth_arn = Some(steps.run(label, converge(&function, ctx)).await?)
+            }
+            Part::OAuthIntegration => {
+                let integration = Integration {
+                    api_id: need(&out.api)?.id.clone(),
+                    function_arn: need(&out.oauth_arn)?.clone(),
+                    reuse_other: false,
+                };
+                out.oauth_integration_id =
+                    Some(steps.run(label, converge(&integration, ctx)).await?)
+            }
+            Part::OAuthPermission => {
+                let permission = Permission::oauth(ctx, need(&out.oauth_arn)?, &need(&out.api)?.id);
+                steps.run(label, converge(&permission, ctx)).await?
+            }
             Part::ServerRole => {
                 out.server_role = Some(steps.run(label, converge(&Role::server(ctx), ctx)).await?)
             }
             Part::AuthorizerRole => {
-                let role = Role::authorizer(ctx, need(&out.secret_arn)?);
+                let role =
+                    Role::authorizer(ctx, need(&out.secret_arn)?, out.signing_arn.as_deref());
                 out.authorizer_role = Some(steps.run(label, converge(&role, ctx)).await?)
             }
             Part::ServerLogGroup | Part::AuthorizerLogGroup => {
@@ -251,6 +330,7 @@ async fn converge_stack(
                     ctx,
                     need(&out.authorizer_role)?.clone(),
                     need(&out.secret_arn)?,
+                    out.signing_arn.as_deref(),
                     zip,
                 )?;
                 out.authorizer_arn = Some(steps.run(label, converge(&authorizer, ctx)).await?)
@@ -262,6 +342,7 @@ async fn converge_stack(
                 let integration = Integration {
                     api_id: need(&out.api)?.id.clone(),
                     function_arn: need(&out.server_arn)?.clone(),
+                    reuse_other: true,
                 };
                 out.integration_id = Some(steps.run(label, converge(&integration, ctx)).await?)
             }
@@ -275,6 +356,7 @@ async fn converge_stack(
                     api_id: need(&out.api)?.id.clone(),
                     integration_id: need(&out.integration_id)?.clone(),
                     authorizer_id: need(&out.authorizer_id)?.clone(),
+                    oauth_integration_id: out.oauth_integration_id.clone(),
                 };
                 steps.run(label, converge(&routes, ctx)).await?
             }
@@ -298,11 +380,14 @@ async fn converge_stack(
             }
         }
     }
-    // Parts this package does not use (the image repository of a stack switched to zip) go,
-    // now that nothing runs from them; reads only when there is nothing to remove.
+    // Parts this configuration does not use (the image repository of a stack switched to zip,
+    // the authorization server of one back in api-key mode) go, now that nothing runs from
+    // them and no route leads to them; reads only when there is nothing to remove.
+    // Backwards, as destroy: the integration before its function, a function before its role.
     for part in STACK
         .iter()
-        .filter(|p| !p.deployed_with(config.package) && p.removed_with().is_none())
+        .rev()
+        .filter(|p| !p.deployed_with(config) && p.retired_alone())
     {
         if !part.left(ctx, &[]).await?.is_empty() {
             steps
@@ -332,6 +417,11 @@ struct Outputs {
     api: Option<ApiInfo>,
     integration_id: Option<String>,
     authorizer_id: Option<String>,
+    /// `[auth] mode = "oauth"` only.
+    signing_arn: Option<String>,
+    oauth_role: Option<String>,
+    oauth_arn: Option<String>,
+    oauth_integration_id: Option<String>,
 }
 
 /// The output of a part declared earlier in [`STACK`].

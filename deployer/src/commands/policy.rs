@@ -21,23 +21,44 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
     let p = partition(&config.region);
     let r = &config.region;
     let statement = |sid: &str, actions: &[&str], resources: Vec<String>| json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources});
-    let function_arns = vec![
+    let oauth = config.auth.mode == mcpctl_stack::config::AuthMode::OAuth;
+    let oauth_function = mcpctl_stack::oauth::function_name(config);
+    let mut function_arns = vec![
         format!("arn:{p}:lambda:{r}:*:function:{}", names.server_function()),
         format!(
             "arn:{p}:lambda:{r}:*:function:{}",
             names.authorizer_function()
         ),
     ];
-    let role_arns = vec![
+    let mut role_arns = vec![
         format!("arn:{p}:iam::*:role/{}", names.server_role()),
         format!("arn:{p}:iam::*:role/{}", names.authorizer_role()),
     ];
-    let mut log_groups = Vec::new();
-    for group in [
+    // Secrets Manager appends `-` and six random characters to the name.
+    let mut secret_arns = vec![format!(
+        "arn:{p}:secretsmanager:{r}:*:secret:{}-??????",
+        names.secret()
+    )];
+    let mut groups = vec![
         names.log_group(&names.server_function()),
         names.log_group(&names.authorizer_function()),
         names.lock(),
-    ] {
+    ];
+    // `[auth] mode = "oauth"`: the authorization server's parts (docs/oauth.md).
+    if oauth {
+        function_arns.push(format!("arn:{p}:lambda:{r}:*:function:{oauth_function}"));
+        role_arns.push(format!(
+            "arn:{p}:iam::*:role/{}",
+            crate::stack::oauth_role_name(config)
+        ));
+        secret_arns.push(format!(
+            "arn:{p}:secretsmanager:{r}:*:secret:{}-??????",
+            mcpctl_stack::oauth::signing_secret_name(config)
+        ));
+        groups.push(names.log_group(&oauth_function));
+    }
+    let mut log_groups = Vec::new();
+    for group in groups {
         log_groups.push(format!("arn:{p}:logs:{r}:*:log-group:{group}"));
         log_groups.push(format!("arn:{p}:logs:{r}:*:log-group:{group}:*"));
     }
@@ -58,8 +79,7 @@ pub fn document(config: &mcpctl_stack::Config) -> Value {
             statement(
                 "ApiKeySecret",
                 &actions(Scope::Secret),
-                // Secrets Manager appends `-` and six random characters to the name.
-                vec![format!("arn:{p}:secretsmanager:{r}:*:secret:{}-??????", names.secret())],
+                secret_arns,
             ),
             statement("FunctionRoles", &actions(Scope::Roles), role_arns.clone()),
             json!({

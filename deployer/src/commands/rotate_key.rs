@@ -1,5 +1,7 @@
 //! `mcpctl rotate-key`: a new random key becomes AWSCURRENT and the old one AWSPREVIOUS, which
-//! the authorizer still accepts, so clients keep working until `--finalize` drops it.
+//! the authorizer still accepts, so clients keep working until `--finalize` drops it. With
+//! `[auth] mode = "oauth"` the token signing key's secret is rotated (and finalized) with it,
+//! with the same overlap: tokens signed with the old key verify until `--finalize`.
 
 use std::time::{Duration, Instant};
 
@@ -43,42 +45,79 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
             config.name
         ),
     }
+    // The signing key's secret, rotated along (oauth mode only).
+    let signing_id = if config.auth.mode == mcpctl_stack::config::AuthMode::OAuth {
+        let id = mcpctl_stack::oauth::signing_secret_name(&config);
+        match secret::describe_named(&ctx, &id).await? {
+            Some(s) if !s.scheduled_for_deletion => {}
+            _ => bail!(
+                "stack {} has no OAuth signing key secret {id}: run `mcpctl deploy` first",
+                config.name
+            ),
+        }
+        Some(id)
+    } else {
+        None
+    };
     // Both keys work until the API Gateway verdict cache and the authorizer's secret cache
     // have expired.
     let overlap_s = overlap_s(&config);
     if args.finalize {
-        let dropped = drop_previous(&ctx).await?;
+        let mut dropped = drop_previous(&ctx, &secret_id).await?;
+        if let Some(id) = &signing_id {
+            dropped |= drop_previous(&ctx, id).await?;
+        }
         return report_finalized(cli.output, dropped, overlap_s);
     }
-    if !args.force && previous_version(&ctx).await?.is_some() {
+    let mut previous = previous_version(&ctx, &secret_id).await?.is_some();
+    if let Some(id) = &signing_id {
+        previous |= previous_version(&ctx, id).await?.is_some();
+    }
+    if !args.force && previous {
         bail!(
             "the previous API key still works: rotating again would stop it at once; run \
              `mcpctl rotate-key --finalize` first (once clients use the current key), or pass \
              --force"
         );
     }
+    // The signing key first: a failure leaves the API key as it was.
+    if let Some(id) = &signing_id {
+        let signing = mcpctl_devstack::state::new_api_key().context("generating a signing key")?;
+        put_new_version(&ctx, id, &signing).await?;
+        wait_until_current(&ctx, id, &signing).await?;
+    }
     let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
-    // Secrets Manager moves AWSCURRENT to the new version and AWSPREVIOUS to the old one. The
-    // SDK sends one ClientRequestToken for every attempt, so a retry makes no second version.
-    aws.secrets
+    put_new_version(&ctx, &secret_id, &key).await?;
+    wait_until_current(&ctx, &secret_id, &key).await?;
+    report_rotated(cli.output, &key, signing_id.is_some())
+}
+
+/// Secrets Manager moves AWSCURRENT to the new version and AWSPREVIOUS to the old one. The
+/// SDK sends one ClientRequestToken for every attempt, so a retry makes no second version.
+async fn put_new_version(ctx: &Ctx<'_>, secret_id: &str, value: &str) -> Result<()> {
+    ctx.aws
+        .secrets
         .put_secret_value()
-        .secret_id(&secret_id)
-        .secret_string(&key)
+        .secret_id(secret_id)
+        .secret_string(value)
         .send()
         .await
         .map_err(aws::err("PutSecretValue"))?;
-    wait_until_current(&ctx, &key).await?;
-    report_rotated(cli.output, &key)
+    Ok(())
 }
 
 /// Reads AWSCURRENT until it is the new key (Secrets Manager is eventually consistent), so the
 /// key printed is the one the authorizer will read.
-async fn wait_until_current(ctx: &Ctx<'_>, key: &str) -> Result<()> {
+async fn wait_until_current(ctx: &Ctx<'_>, secret_id: &str, key: &str) -> Result<()> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(250);
     let mut said = false;
     loop {
-        if secret::key(ctx, "AWSCURRENT").await?.as_deref() == Some(key) {
+        if secret::key_of(ctx, secret_id, "AWSCURRENT")
+            .await?
+            .as_deref()
+            == Some(key)
+        {
             return Ok(());
         }
         if start.elapsed() + delay > NEW_KEY_VISIBLE {
@@ -112,7 +151,7 @@ fn run_local(cli: &Cli, args: &Args) -> Result<()> {
             );
         }
         let pair = state.rotate()?;
-        report_rotated(cli.output, &pair.current)
+        report_rotated(cli.output, &pair.current, false)
     }
 }
 
@@ -123,12 +162,12 @@ fn overlap_s(config: &mcpctl_stack::Config) -> u32 {
 }
 
 /// The version labelled AWSPREVIOUS, if any.
-async fn previous_version(ctx: &Ctx<'_>) -> Result<Option<String>> {
+async fn previous_version(ctx: &Ctx<'_>, secret_id: &str) -> Result<Option<String>> {
     let versions = ctx
         .aws
         .secrets
         .list_secret_version_ids()
-        .secret_id(ctx.names.secret())
+        .secret_id(secret_id)
         .send()
         .await
         .map_err(aws::err("ListSecretVersionIds"))?;
@@ -141,14 +180,14 @@ async fn previous_version(ctx: &Ctx<'_>) -> Result<Option<String>> {
 }
 
 /// Removes the AWSPREVIOUS label; false when there was none.
-async fn drop_previous(ctx: &Ctx<'_>) -> Result<bool> {
-    let Some(version) = previous_version(ctx).await? else {
+async fn drop_previous(ctx: &Ctx<'_>, secret_id: &str) -> Result<bool> {
+    let Some(version) = previous_version(ctx, secret_id).await? else {
         return Ok(false);
     };
     ctx.aws
         .secrets
         .update_secret_version_stage()
-        .secret_id(ctx.names.secret())
+        .secret_id(secret_id)
         .version_stage(PREVIOUS)
         .remove_from_version_id(version)
         .send()
@@ -157,15 +196,25 @@ async fn drop_previous(ctx: &Ctx<'_>) -> Result<bool> {
     Ok(true)
 }
 
-/// The new key is printed here, once, and nowhere else.
-fn report_rotated(output: Output, key: &str) -> Result<()> {
+/// The new key is printed here, once, and nowhere else (the signing key never is).
+fn report_rotated(output: Output, key: &str, signing_rotated: bool) -> Result<()> {
     match output {
+        Output::Json if signing_rotated => super::print_json(&json!({
+            "api_key": key,
+            "previous_key_valid": true,
+            "signing_key_rotated": true,
+        })),
         Output::Json => super::print_json(&json!({ "api_key": key, "previous_key_valid": true })),
         Output::Text => {
             println!("{key}");
             eprintln!(
                 "New API key above (shown once). The previous key keeps working until `mcpctl rotate-key --finalize`."
             );
+            if signing_rotated {
+                eprintln!(
+                    "The OAuth signing key is rotated too: tokens signed with the previous one verify until --finalize."
+                );
+            }
             Ok(())
         }
     }

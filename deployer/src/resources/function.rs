@@ -403,11 +403,13 @@ impl Function {
         })
     }
 
-    /// The API key authorizer as deploy.toml describes it, reading `secret_arn`.
+    /// The API key authorizer as deploy.toml describes it, reading `secret_arn`; with
+    /// `[auth] mode = "oauth"` also validating access tokens signed with `signing_arn`'s key.
     pub fn authorizer(
         ctx: &Ctx<'_>,
         role_arn: String,
         secret_arn: &str,
+        signing_arn: Option<&str>,
         code: LambdaZip,
     ) -> Result<Self> {
         let config = ctx.config;
@@ -419,7 +421,34 @@ impl Function {
             architecture: lambda_architecture(config.architecture),
             memory_mb: as_i32(config.authorizer.memory_mb)?,
             timeout_s: as_i32(config.authorizer.timeout_s)?,
-            env: mcpctl_stack::env::authorizer_env(config, secret_arn),
+            env: authorizer_env(config, secret_arn, signing_arn),
+            generated_env: &[],
+        })
+    }
+
+    /// The authorization server (`[auth] mode = "oauth"`, docs/oauth.md): 128 MB, 10 s, reading
+    /// both secrets. No issuer: it takes the request's domain name (the API's own origin), and
+    /// never the dev-only loopback switch.
+    pub fn oauth(
+        ctx: &Ctx<'_>,
+        role_arn: String,
+        secret_arn: &str,
+        signing_arn: &str,
+        code: LambdaZip,
+    ) -> Result<Self> {
+        let config = ctx.config;
+        Ok(Self {
+            name: mcpctl_stack::oauth::function_name(config),
+            description: format!(
+                "OAuth authorization server of the mcpctl stack {}",
+                config.name
+            ),
+            role_arn,
+            code: Code::zip(code),
+            architecture: lambda_architecture(config.architecture),
+            memory_mb: OAUTH_MEMORY_MB,
+            timeout_s: OAUTH_TIMEOUT_S,
+            env: mcpctl_stack::oauth::oauth_function_env(config, secret_arn, signing_arn, None),
             generated_env: &[],
         })
     }
@@ -495,6 +524,25 @@ impl Function {
             })?;
         Ok(())
     }
+}
+
+const OAUTH_MEMORY_MB: i32 = 128;
+const OAUTH_TIMEOUT_S: i32 = 10;
+
+/// The authorizer's environment: api-key mode's exactly as always; oauth mode adds
+/// `AUTH_MODE=oauth` and the signing secret (no issuer: the request's domain name is the API's
+/// origin).
+fn authorizer_env(
+    config: &mcpctl_stack::Config,
+    secret_arn: &str,
+    signing_arn: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut env = mcpctl_stack::env::authorizer_env(config, secret_arn);
+    if let (mcpctl_stack::config::AuthMode::OAuth, Some(signing)) = (config.auth.mode, signing_arn)
+    {
+        env.extend(mcpctl_stack::oauth::authorizer_env(config, signing, None));
+    }
+    env
 }
 
 /// Lambda's name for deploy.toml's `architecture`.

@@ -30,24 +30,50 @@ impl Role {
         }
     }
 
-    /// The authorizer logs and reads the one secret holding the API key.
-    pub fn authorizer(ctx: &Ctx<'_>, secret_arn: &str) -> Self {
+    /// The authorizer logs and reads the one secret holding the API key, and with
+    /// `[auth] mode = "oauth"` the token signing key's (`signing_arn`) too.
+    pub fn authorizer(ctx: &Ctx<'_>, secret_arn: &str, signing_arn: Option<&str>) -> Self {
         Self {
             name: ctx.names.authorizer_role(),
             managed_policies: BTreeSet::from([basic_execution_policy(ctx)]),
             inline_policies: BTreeMap::from([(
                 READ_SECRET_POLICY.to_string(),
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": secret_arn,
-                    }]
-                }),
+                read_secrets(secret_arn, signing_arn),
             )]),
         }
     }
+
+    /// The oauth function logs and reads exactly the two secrets: the API key's (to check the
+    /// owner's consent) and the signing key's.
+    pub fn oauth(ctx: &Ctx<'_>, secret_arn: &str, signing_arn: &str) -> Self {
+        Self {
+            name: crate::stack::oauth_role_name(ctx.config),
+            managed_policies: BTreeSet::from([basic_execution_policy(ctx)]),
+            inline_policies: BTreeMap::from([(
+                READ_OAUTH_SECRETS_POLICY.to_string(),
+                read_secrets(secret_arn, Some(signing_arn)),
+            )]),
+        }
+    }
+}
+
+const READ_OAUTH_SECRETS_POLICY: &str = "read-oauth-secrets";
+
+/// GetSecretValue on `secret_arn` (and `also`): a single resource stays a plain string, as
+/// api-key stacks have always had it.
+fn read_secrets(secret_arn: &str, also: Option<&str>) -> Value {
+    let resource = match also {
+        None => json!(secret_arn),
+        Some(other) => json!([secret_arn, other]),
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": resource,
+        }]
+    })
 }
 
 fn basic_execution_policy(ctx: &Ctx<'_>) -> String {
@@ -423,7 +449,7 @@ mod plan_tests {
         let aws = crate::aws::Aws::offline();
         let config = mcpctl_stack::Config::default();
         let ctx = Ctx::new(&aws, &config);
-        let role = Role::authorizer(&ctx, "arn:aws:secretsmanager:us-east-1:1:secret:x");
+        let role = Role::authorizer(&ctx, "arn:aws:secretsmanager:us-east-1:1:secret:x", None);
         let mut current = RoleState {
             arn: "arn:role".into(),
             trust: Some(trust_policy()),

@@ -25,6 +25,14 @@ impl Permission {
         }
     }
 
+    /// Any route of the API may invoke the oauth function (only the OAuth routes go to it).
+    pub fn oauth(ctx: &Ctx<'_>, function_arn: &str, api_id: &str) -> Self {
+        Self {
+            function_name: mcpctl_stack::oauth::function_name(ctx.config),
+            source_arn: format!("{}/*", execute_api_arn(ctx, function_arn, api_id)),
+        }
+    }
+
     /// Only this API's authorizer may invoke the authorizer.
     pub fn authorizer(
         ctx: &Ctx<'_>,

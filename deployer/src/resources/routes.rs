@@ -1,8 +1,10 @@
 //! Exactly the routes of `mcpctl_stack::ROUTES`, each to the server integration behind the
-//! authorizer; routes not in the table are removed.
+//! authorizer, and with `[auth] mode = "oauth"` those of `mcpctl_stack::oauth::OAUTH_ROUTES`,
+//! each to the oauth function's integration without an authorizer; other routes are removed.
 
 use anyhow::Result;
 use aws_sdk_apigatewayv2::types::AuthorizationType;
+use mcpctl_stack::oauth::OAUTH_ROUTES;
 use mcpctl_stack::ROUTES;
 
 use super::{Ctx, Resource};
@@ -13,6 +15,16 @@ pub struct Routes {
     pub api_id: String,
     pub integration_id: String,
     pub authorizer_id: String,
+    /// The oauth function's integration: `Some` exactly in oauth mode.
+    pub oauth_integration_id: Option<String>,
+}
+
+/// Where one route should go: its target, and the authorizer in front of it (if any).
+#[derive(Debug, Clone, PartialEq)]
+struct Desired {
+    key: String,
+    target: String,
+    authorizer_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,17 +42,42 @@ pub struct RoutesPlan {
     /// (route id, route key)
     pub update: Vec<(String, String)>,
     pub delete: Vec<(String, String)>,
+    /// Every route is new (none existed).
+    pub all: bool,
 }
 
 impl Routes {
-    fn target(&self) -> String {
-        format!("integrations/{}", self.integration_id)
+    fn wanted(&self) -> Vec<Desired> {
+        let mut all: Vec<Desired> = ROUTES
+            .iter()
+            .map(|r| Desired {
+                key: r.key(),
+                target: format!("integrations/{}", self.integration_id),
+                authorizer_id: Some(self.authorizer_id.clone()),
+            })
+            .collect();
+        if let Some(oauth) = &self.oauth_integration_id {
+            all.extend(OAUTH_ROUTES.iter().map(|r| Desired {
+                key: r.key(),
+                target: format!("integrations/{oauth}"),
+                authorizer_id: None,
+            }));
+        }
+        all
     }
 
-    fn is_desired(&self, r: &RouteState) -> bool {
-        r.target.as_deref() == Some(self.target().as_str())
-            && r.authorization.as_deref() == Some(AuthorizationType::Custom.as_str())
-            && r.authorizer_id.as_deref() == Some(self.authorizer_id.as_str())
+    fn desired(&self, key: &str) -> Option<Desired> {
+        self.wanted().into_iter().find(|d| d.key == key)
+    }
+
+    fn is_desired(d: &Desired, r: &RouteState) -> bool {
+        let authorization = match d.authorizer_id {
+            Some(_) => AuthorizationType::Custom,
+            None => AuthorizationType::None,
+        };
+        r.target.as_deref() == Some(d.target.as_str())
+            && r.authorization.as_deref().unwrap_or("NONE") == authorization.as_str()
+            && r.authorizer_id.as_deref().filter(|a| !a.is_empty()) == d.authorizer_id.as_deref()
     }
 }
 
@@ -72,8 +109,14 @@ impl Resource for Routes {
     }
 
     fn plan(&self, _ctx: &Ctx<'_>, current: &Self::Current) -> RoutesPlan {
-        let wanted: Vec<String> = ROUTES.iter().map(|r| r.key()).collect();
-        RoutesPlan {
+        let desired = self.wanted();
+        let wanted: Vec<String> = desired.iter().map(|d| d.key.clone()).collect();
+        let good = |r: &RouteState| {
+            desired
+                .iter()
+                .any(|d| d.key == r.key && Self::is_desired(d, r))
+        };
+        let mut plan = RoutesPlan {
             create: wanted
                 .iter()
                 .filter(|k| !current.iter().any(|r| &r.key == *k))
@@ -81,7 +124,7 @@ impl Resource for Routes {
                 .collect(),
             update: current
                 .iter()
-                .filter(|r| wanted.contains(&r.key) && !self.is_desired(r))
+                .filter(|r| wanted.contains(&r.key) && !good(r))
                 .map(|r| (r.id.clone(), r.key.clone()))
                 .collect(),
             delete: current
@@ -89,11 +132,14 @@ impl Resource for Routes {
                 .filter(|r| !wanted.contains(&r.key))
                 .map(|r| (r.id.clone(), r.key.clone()))
                 .collect(),
-        }
+            all: false,
+        };
+        plan.all = current.is_empty() && !plan.create.is_empty();
+        plan
     }
 
     fn change(plan: &RoutesPlan) -> Change {
-        if plan.create.len() == ROUTES.len() && plan.update.is_empty() && plan.delete.is_empty() {
+        if plan.all && plan.update.is_empty() && plan.delete.is_empty() {
             return Change::Created;
         }
         let mut fields: Vec<String> = plan.create.iter().map(|k| format!("+{k}")).collect();
@@ -105,29 +151,38 @@ impl Resource for Routes {
     async fn apply(&self, ctx: &Ctx<'_>, _current: Self::Current, plan: RoutesPlan) -> Result<()> {
         let apigw = &ctx.aws.apigw;
         for key in &plan.create {
-            apigw
+            let Some(d) = self.desired(key) else { continue };
+            let create = apigw
                 .create_route()
                 .api_id(&self.api_id)
                 .route_key(key)
-                .target(self.target())
-                .authorization_type(AuthorizationType::Custom)
-                .authorizer_id(&self.authorizer_id)
-                .send()
-                .await
-                .map_err(aws::err("CreateRoute"))?;
+                .target(&d.target);
+            let create = match &d.authorizer_id {
+                Some(a) => create
+                    .authorization_type(AuthorizationType::Custom)
+                    .authorizer_id(a),
+                None => create.authorization_type(AuthorizationType::None),
+            };
+            create.send().await.map_err(aws::err("CreateRoute"))?;
         }
         for (id, key) in &plan.update {
-            apigw
+            let Some(d) = self.desired(key) else { continue };
+            let update = apigw
                 .update_route()
                 .api_id(&self.api_id)
                 .route_id(id)
                 .route_key(key)
-                .target(self.target())
-                .authorization_type(AuthorizationType::Custom)
-                .authorizer_id(&self.authorizer_id)
-                .send()
-                .await
-                .map_err(aws::err("UpdateRoute"))?;
+                .target(&d.target);
+            // An empty authorizer id detaches the authorizer (UpdateRoute patches).
+            let update = match &d.authorizer_id {
+                Some(a) => update
+                    .authorization_type(AuthorizationType::Custom)
+                    .authorizer_id(a),
+                None => update
+                    .authorization_type(AuthorizationType::None)
+                    .authorizer_id(""),
+            };
+            update.send().await.map_err(aws::err("UpdateRoute"))?;
         }
         for (id, _) in &plan.delete {
             apigw
@@ -165,6 +220,7 @@ mod tests {
             api_id: "api".into(),
             integration_id: "i1".into(),
             authorizer_id: "a1".into(),
+            oauth_integration_id: None,
         };
         let current = vec![
             route("r1", "POST /mcp", "integrations/i1", "a1"),

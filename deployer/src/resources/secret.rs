@@ -1,6 +1,7 @@
 //! The API key secret. Created with a random 256-bit hex key only when absent and never
 //! overwritten by deploy: rotation is `mcpctl rotate-key`'s job. A secret left scheduled for
-//! deletion by `destroy` is restored, so deploy → destroy → deploy keeps working.
+//! deletion by `destroy` is restored, so deploy → destroy → deploy keeps working. With
+//! `[auth] mode = "oauth"` the token signing key's secret is made the same way (docs/oauth.md).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,7 +16,32 @@ use super::{missing_tags, Ctx, Resource};
 use crate::aws;
 use crate::steps::Change;
 
-pub struct Secret;
+/// A secret holding a random 256-bit key (64 hex characters).
+pub struct Secret {
+    pub name: String,
+    pub description: String,
+}
+
+impl Secret {
+    /// The API key's.
+    pub fn api_key(ctx: &Ctx<'_>) -> Self {
+        Self {
+            name: ctx.names.secret(),
+            description: format!("API key of the mcpctl stack {}", ctx.config.name),
+        }
+    }
+
+    /// The OAuth token signing key's (`[auth] mode = "oauth"`); it never leaves AWS.
+    pub fn signing_key(ctx: &Ctx<'_>) -> Self {
+        Self {
+            name: mcpctl_stack::oauth::signing_secret_name(ctx.config),
+            description: format!(
+                "OAuth token signing key of the mcpctl stack {}",
+                ctx.config.name
+            ),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SecretState {
@@ -31,14 +57,18 @@ pub struct SecretPlan {
     pub tags: BTreeMap<String, String>,
 }
 
-/// Reads the secret by name; `None` when it does not exist at all.
+/// Reads the API key's secret; `None` when it does not exist at all.
 pub async fn describe(ctx: &Ctx<'_>) -> Result<Option<SecretState>> {
-    let name = ctx.names.secret();
+    describe_named(ctx, &ctx.names.secret()).await
+}
+
+/// Reads the secret `name`; `None` when it does not exist at all.
+pub async fn describe_named(ctx: &Ctx<'_>, name: &str) -> Result<Option<SecretState>> {
     match ctx
         .aws
         .secrets
         .describe_secret()
-        .secret_id(&name)
+        .secret_id(name)
         .send()
         .await
     {
@@ -62,7 +92,7 @@ impl Resource for Secret {
     type Output = String;
 
     async fn read(&self, ctx: &Ctx<'_>) -> Result<Self::Current> {
-        describe(ctx).await
+        describe_named(ctx, &self.name).await
     }
 
     fn plan(&self, ctx: &Ctx<'_>, current: &Self::Current) -> SecretPlan {
@@ -101,7 +131,7 @@ impl Resource for Secret {
     ) -> Result<String> {
         let arn = current.map(|c| c.arn).unwrap_or_default();
         if plan.create {
-            return create(ctx).await;
+            return self.create(ctx).await;
         }
         if plan.restore {
             let restored = aws::eventually(
@@ -117,7 +147,7 @@ impl Resource for Secret {
             match restored {
                 Ok(_) => {}
                 // It was being deleted for good (destroy --force) and now is gone.
-                Err(e) if aws::is_not_found(&e) => return create(ctx).await,
+                Err(e) if aws::is_not_found(&e) => return self.create(ctx).await,
                 Err(e) => return Err(aws::describe("RestoreSecret", &e)),
             }
         }
@@ -135,44 +165,46 @@ impl Resource for Secret {
     }
 }
 
-/// CreateSecret with a new random key. A secret deleted with `destroy --force` keeps its name
-/// "scheduled for deletion" for a while after DeleteSecret returns: retried until it is free.
-async fn create(ctx: &Ctx<'_>) -> Result<String> {
-    let name = ctx.names.secret();
-    let key = mcpctl_devstack::state::new_api_key().context("generating the API key")?;
-    let created = aws::eventually(
-        &format!("Secrets Manager to free the name {name} of the deleted secret"),
-        aws::SECRET_NAME_RELEASE,
-        |e: &SdkError<CreateSecretError, _>| {
-            e.as_service_error()
-                .is_some_and(|s| s.is_invalid_request_exception())
-                && aws::error_message(e).contains("scheduled for deletion")
-        },
-        || {
-            ctx.aws
-                .secrets
-                .create_secret()
-                .name(&name)
-                .description(format!("API key of the mcpctl stack {}", ctx.config.name))
-                .secret_string(key.as_str())
-                .set_tags(Some(tags(&ctx.tags)))
-                .send()
-        },
-    )
-    .await;
-    match created {
-        Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
-        // Created meanwhile (our read lagged behind): use it, never overwrite its key.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_exists_exception()) =>
-        {
-            match describe(ctx).await? {
-                Some(state) => Ok(state.arn),
-                None => Err(aws::describe("CreateSecret", &e)),
+impl Secret {
+    /// CreateSecret with a new random key. A secret deleted with `destroy --force` keeps its name
+    /// "scheduled for deletion" for a while after DeleteSecret returns: retried until it is free.
+    async fn create(&self, ctx: &Ctx<'_>) -> Result<String> {
+        let name = &self.name;
+        let key = mcpctl_devstack::state::new_api_key().context("generating a key")?;
+        let created = aws::eventually(
+            &format!("Secrets Manager to free the name {name} of the deleted secret"),
+            aws::SECRET_NAME_RELEASE,
+            |e: &SdkError<CreateSecretError, _>| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_request_exception())
+                    && aws::error_message(e).contains("scheduled for deletion")
+            },
+            || {
+                ctx.aws
+                    .secrets
+                    .create_secret()
+                    .name(name)
+                    .description(&self.description)
+                    .secret_string(key.as_str())
+                    .set_tags(Some(tags(&ctx.tags)))
+                    .send()
+            },
+        )
+        .await;
+        match created {
+            Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
+            // Created meanwhile (our read lagged behind): use it, never overwrite its key.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                match describe_named(ctx, name).await? {
+                    Some(state) => Ok(state.arn),
+                    None => Err(aws::describe("CreateSecret", &e)),
+                }
             }
+            Err(e) => Err(aws::describe("CreateSecret", &e)),
         }
-        Err(e) => Err(aws::describe("CreateSecret", &e)),
     }
 }
 
@@ -208,10 +240,10 @@ fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// Schedules the secret for deletion with AWS's recovery window, or deletes it at once with
-/// `force`. A secret already scheduled counts as gone unless `force` asks to purge it now.
-pub async fn remove(ctx: &Ctx<'_>, force: bool) -> Result<Change> {
-    let Some(state) = describe(ctx).await? else {
+/// Schedules the secret `name` for deletion with AWS's recovery window, or deletes it at once
+/// with `force`. A secret already scheduled counts as gone unless `force` asks to purge it now.
+pub async fn remove(ctx: &Ctx<'_>, name: &str, force: bool) -> Result<Change> {
+    let Some(state) = describe_named(ctx, name).await? else {
         return Ok(Change::Absent);
     };
     if state.scheduled_for_deletion && !force {
@@ -250,13 +282,18 @@ pub async fn remove(ctx: &Ctx<'_>, force: bool) -> Result<Change> {
     }
 }
 
-/// The key with the given staging label (`AWSCURRENT`, `AWSPREVIOUS`).
+/// The API key with the given staging label (`AWSCURRENT`, `AWSPREVIOUS`).
 pub async fn key(ctx: &Ctx<'_>, stage: &str) -> Result<Option<String>> {
+    key_of(ctx, &ctx.names.secret(), stage).await
+}
+
+/// The value of secret `secret_id` with the given staging label.
+pub async fn key_of(ctx: &Ctx<'_>, secret_id: &str, stage: &str) -> Result<Option<String>> {
     match ctx
         .aws
         .secrets
         .get_secret_value()
-        .secret_id(ctx.names.secret())
+        .secret_id(secret_id)
         .version_stage(stage)
         .send()
         .await
