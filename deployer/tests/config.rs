@@ -450,3 +450,44 @@ fn unknown_client_is_refused() {
         assert!(err.contains(client), "{err}");
     }
 }
+
+/// `[auth] mode = "oauth"`: ChatGPT and claude.ai get what to type into their connector forms
+/// (the URL, no header, no key even with --inline-key; stderr says the consent page asks for the
+/// key), the header clients are told the key goes as a bearer token only; in api-key mode the
+/// OAuth clients are refused with what to change. tests/golden/config/{chatgpt,claude-ai}.txt.
+#[test]
+fn oauth_clients_get_the_url_in_oauth_mode_only() {
+    let p = Project::new(CONFIG);
+    let out = p.mcpctl(&["config", "chatgpt", "--local"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "error: ChatGPT signs in with OAuth only: set [auth] mode = \"oauth\" in deploy.toml and deploy (docs/oauth.md)\n"
+    );
+    assert_eq!(stdout(&out), "");
+
+    let p = Project::new(&format!("{CONFIG}\n[auth]\nmode = \"oauth\"\n"));
+    let state = LocalState::beside(&p.dir.join("deploy.toml"));
+    state.set_key(LOCAL_KEY).unwrap();
+    state.set_endpoint(GOLDEN_URL).unwrap();
+    let mut notes = String::new();
+    for client in ["chatgpt", "claude-ai"] {
+        let out = p.mcpctl(&["config", client, "--local"]);
+        assert_success(&out);
+        golden(&format!("{client}.txt"), &stdout(&out));
+        notes.push_str(&format!("$ mcpctl config {client}\n{}\n", stderr(&out)));
+        let inline = p.mcpctl(&["config", client, "--local", "--inline-key"]);
+        assert_eq!(stdout(&inline), stdout(&out), "no key is ever written in");
+        assert!(!stdout(&out).contains(LOCAL_KEY));
+        let v = json_out(&p.mcpctl(&["config", client, "--local", "-o", "json"]));
+        assert_eq!(v["url"], GOLDEN_URL);
+        assert_eq!(v["config"]["url"], GOLDEN_URL);
+        assert_eq!(v["key"], "oauth");
+        assert_eq!(v["api_key"], LOCAL_KEY);
+    }
+    let out = p.mcpctl(&["config", "cursor", "--local"]);
+    assert_success(&out);
+    notes.push_str(&format!("$ mcpctl config cursor\n{}\n", stderr(&out)));
+    assert!(stdout(&out).contains("\"Authorization\": \"Bearer ${env:MCPCTL_API_KEY}\""));
+    golden("stderr-oauth.txt", &notes);
+}

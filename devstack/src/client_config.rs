@@ -100,6 +100,9 @@ pub enum KeySource {
     Prompt { input: String },
     /// The client expands nothing: the snippet has [`KEY_PLACEHOLDER`].
     Placeholder,
+    /// The client signs in with OAuth (`[auth] mode = "oauth"`): the snippet is only the URL, and
+    /// the stack's consent page asks for the key once.
+    OAuth,
 }
 
 impl KeySource {
@@ -110,6 +113,7 @@ impl KeySource {
             KeySource::Env => "env",
             KeySource::Prompt { .. } => "prompt",
             KeySource::Placeholder => "placeholder",
+            KeySource::OAuth => "oauth",
         }
     }
 }
@@ -121,6 +125,8 @@ pub enum Format {
     Toml,
     /// A shell command line.
     Shell,
+    /// What to type into a client's form, one `Field: value` line each.
+    Text,
 }
 
 impl Format {
@@ -129,6 +135,7 @@ impl Format {
             Format::Json => "json",
             Format::Toml => "toml",
             Format::Shell => "shell",
+            Format::Text => "text",
         }
     }
 }
@@ -172,6 +179,9 @@ impl Snippet {
             KeySource::Placeholder => format!(
                 "the key is not in it: the {title} expands no environment variables, so the snippet has the placeholder {KEY_PLACEHOLDER}: put the key there in your code (from ${API_KEY_ENV}, say), or pass --inline-key to have it written in."
             ),
+            KeySource::OAuth => format!(
+                "no key and no header: {title} signs in with OAuth (it finds the stack's authorization server and registers itself; leave any OAuth client ID and secret empty). On the consent page it opens, check the client name and the redirect URI, then approve with the stack's API key:\n  {api_key}"
+            ),
         }
     }
 }
@@ -193,6 +203,10 @@ pub enum McpClient {
     Gemini,
     ClaudeApi,
     OpenAi,
+    /// ChatGPT's developer-mode apps (connectors): OAuth only.
+    ChatGpt,
+    /// claude.ai custom connectors (also Claude Desktop and the mobile apps): OAuth only.
+    ClaudeAi,
 }
 
 impl McpClient {
@@ -207,6 +221,11 @@ impl McpClient {
         McpClient::OpenAi,
     ];
 
+    /// The clients that sign in with OAuth only (`[auth] mode = "oauth"`, docs/oauth.md): no
+    /// header, no key in their configuration, just the URL. Not in [`McpClient::ALL`] (the
+    /// header clients `mcpctl dev` prints).
+    pub const OAUTH: [McpClient; 2] = [McpClient::ChatGpt, McpClient::ClaudeAi];
+
     /// The word `mcpctl config` takes.
     pub fn id(self) -> &'static str {
         match self {
@@ -218,6 +237,8 @@ impl McpClient {
             McpClient::Gemini => "gemini",
             McpClient::ClaudeApi => "claude-api",
             McpClient::OpenAi => "openai",
+            McpClient::ChatGpt => "chatgpt",
+            McpClient::ClaudeAi => "claude-ai",
         }
     }
 
@@ -231,6 +252,8 @@ impl McpClient {
             McpClient::Gemini => "Gemini CLI",
             McpClient::ClaudeApi => "Claude API",
             McpClient::OpenAi => "OpenAI Responses API",
+            McpClient::ChatGpt => "ChatGPT",
+            McpClient::ClaudeAi => "claude.ai",
         }
     }
 
@@ -247,6 +270,12 @@ impl McpClient {
                 "Messages API request body, sent with the header anthropic-beta: mcp-client-2025-11-20"
             }
             McpClient::OpenAi => "an entry of `tools` in a Responses API request",
+            McpClient::ChatGpt => {
+                "Settings → Apps & Connectors: developer mode on under Advanced settings, then Create"
+            }
+            McpClient::ClaudeAi => {
+                "Settings → Connectors → Add custom connector; the same in Claude Desktop and the mobile apps"
+            }
         }
     }
 
@@ -261,14 +290,23 @@ impl McpClient {
     /// The client connects from its provider's servers, so it needs a public `https://` URL: a
     /// local `mcpctl dev` endpoint is out of its reach.
     pub fn hosted(self) -> bool {
-        matches!(self, McpClient::ClaudeApi | McpClient::OpenAi)
+        matches!(
+            self,
+            McpClient::ClaudeApi | McpClient::OpenAi | McpClient::ChatGpt | McpClient::ClaudeAi
+        )
+    }
+
+    /// The client signs in with OAuth only: it needs `[auth] mode = "oauth"`.
+    pub fn oauth_only(self) -> bool {
+        McpClient::OAUTH.contains(&self)
     }
 
     /// The header this client sends the key in, given what the authorizer accepts: `x-api-key`
     /// when accepted, else `Authorization: Bearer`. The Claude API sends only a bearer token:
     /// `None` when that is not accepted.
     pub fn header(self, accepted: Accepted) -> Option<KeyHeader> {
-        if self == McpClient::ClaudeApi {
+        // The API key as a bearer token, or (OAuth clients) the access token.
+        if self == McpClient::ClaudeApi || self.oauth_only() {
             return accepted.bearer.then_some(KeyHeader::Bearer);
         }
         if accepted.x_api_key {
@@ -291,6 +329,8 @@ impl McpClient {
             McpClient::Gemini => gemini,
             McpClient::ClaudeApi => claude_api,
             McpClient::OpenAi => openai,
+            McpClient::ChatGpt => chatgpt,
+            McpClient::ClaudeAi => claude_ai,
         };
         client(url, name, key, header)
     }
@@ -570,6 +610,87 @@ pub fn openai(url: &str, name: &str, key: KeyMode<'_>, header: KeyHeader) -> Sni
         doc,
         source(key, KeySource::Placeholder),
         header,
+    )
+}
+
+/// In `[auth] mode = "oauth"`, what a header client's snippet should say beside itself: the key
+/// goes as `Authorization: Bearer` only (the snippets use it: [`key_header`]), `x-api-key` is
+/// refused, and the OAuth clients have their own entries. `None` otherwise.
+pub fn auth_mode_note(config: &Config, client: McpClient) -> Option<String> {
+    (config.auth.mode == mcpctl_stack::config::AuthMode::OAuth && !client.oauth_only()).then(|| {
+        let ids: Vec<String> = McpClient::OAUTH
+            .iter()
+            .map(|c| format!("`mcpctl config {}`", c.id()))
+            .collect();
+        format!(
+            "[auth] mode = \"oauth\": the key goes as `Authorization: Bearer` only (x-api-key is refused); ChatGPT and claude.ai sign in with OAuth instead: {}.",
+            ids.join(", ")
+        )
+    })
+}
+
+/// What to type into a form: `Field: value` lines, and the same as a JSON object (`fields`
+/// keys).
+fn form_snippet(client: McpClient, lines: &[(&str, &str, &str)]) -> Snippet {
+    let text = lines
+        .iter()
+        .map(|(label, _, value)| format!("{label}: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let value = Value::Object(
+        lines
+            .iter()
+            .map(|(_, key, value)| (key.to_string(), Value::String(value.to_string())))
+            .collect(),
+    );
+    Snippet {
+        client,
+        format: Format::Text,
+        text,
+        value: Some(value),
+        key: KeySource::OAuth,
+        header: KeyHeader::Bearer,
+    }
+}
+
+/// ChatGPT, a developer-mode app (formerly "connector"), `[auth] mode = "oauth"` only: the form
+/// asks for a name, the MCP server URL and the authentication, OAuth. There is no header or key
+/// field: ChatGPT discovers the authorization server (RFC 9728, then RFC 8414), registers itself
+/// and opens the consent page. `key` and `header` are ignored: nothing secret is in it.
+///
+/// Docs: <https://help.openai.com/en/articles/12584461-developer-mode-apps-and-full-mcp-connectors-in-chatgpt-beta>
+/// (developer mode, apps with full MCP support; "formerly connectors") and
+/// <https://developers.openai.com/apps-sdk/deploy/connect-chatgpt> (Settings → Connectors →
+/// Advanced → Developer mode, then Create: name, description, the public `/mcp` URL). The
+/// labels move between releases (Settings → Apps, Apps & Connectors).
+pub fn chatgpt(url: &str, name: &str, _key: KeyMode<'_>, _header: KeyHeader) -> Snippet {
+    form_snippet(
+        McpClient::ChatGpt,
+        &[
+            ("Name", "name", name),
+            ("MCP Server URL", "url", url),
+            ("Authentication", "authentication", "OAuth"),
+        ],
+    )
+}
+
+/// claude.ai custom connectors (the same in Claude Desktop and the mobile apps, which share the
+/// account's connectors), `[auth] mode = "oauth"` only: a name and the remote MCP server URL;
+/// the OAuth client ID and secret under Advanced settings stay empty (Claude registers itself,
+/// or presents its client ID metadata document). `key` and `header` are ignored.
+///
+/// Docs: <https://support.claude.com/en/articles/11175166-getting-started-with-custom-connectors-using-remote-mcp>
+/// (Settings → Connectors → Add custom connector: name, remote MCP server URL, optional OAuth
+/// client ID and secret under Advanced settings; authless or OAuth servers; Claude connects from
+/// Anthropic's cloud, so the URL must be public) and
+/// <https://support.claude.com/en/articles/11503834-building-custom-connectors-via-remote-mcp-servers>.
+pub fn claude_ai(url: &str, name: &str, _key: KeyMode<'_>, _header: KeyHeader) -> Snippet {
+    form_snippet(
+        McpClient::ClaudeAi,
+        &[
+            ("Name", "name", name),
+            ("Remote MCP server URL", "url", url),
+        ],
     )
 }
 
@@ -1018,7 +1139,7 @@ mod tests {
             McpClient::Gemini => Some(&GEMINI),
             McpClient::ClaudeApi => Some(&CLAUDE_API),
             McpClient::OpenAi => Some(&OPENAI),
-            McpClient::ClaudeCode => None,
+            McpClient::ClaudeCode | McpClient::ChatGpt | McpClient::ClaudeAi => None,
         }
     }
 
@@ -1067,7 +1188,7 @@ mod tests {
                     .unwrap_or_default()
                     .to_string()]
             }
-            McpClient::ClaudeCode => unreachable!(),
+            McpClient::ClaudeCode | McpClient::ChatGpt | McpClient::ClaudeAi => unreachable!(),
         };
         maps.iter()
             .flat_map(|m| m.as_object().into_iter().flatten())
@@ -1294,6 +1415,7 @@ mod tests {
                     assert!(!help.contains(KEY));
                     assert!(help.contains("--inline-key"));
                 }
+                KeySource::OAuth => assert!(help.ends_with(&format!("\n  {KEY}"))),
                 KeySource::Inline => unreachable!(),
             }
         }
@@ -1372,5 +1494,51 @@ mod tests {
         }
         assert!(!inline.contains("export"));
         assert!(inline.contains("\"authorization_token\": \"k123\""));
+    }
+
+    /// ChatGPT and claude.ai: the URL and the fields of their forms, never a key or a header,
+    /// even with `--inline-key`; they need oauth mode, and in oauth mode the header clients are
+    /// told the key goes as a bearer token only.
+    #[test]
+    fn oauth_clients_get_the_url_only() {
+        let url = "https://abc.execute-api.us-east-1.amazonaws.com/mcp";
+        for client in McpClient::OAUTH {
+            assert!(client.oauth_only() && client.hosted());
+            assert!(!McpClient::ALL.contains(&client));
+            for key in [KeyMode::Env, KeyMode::Inline("k123")] {
+                let s = client.snippet(url, "srv", key, KeyHeader::XApiKey);
+                assert_eq!(s.format, Format::Text);
+                assert_eq!(s.key, KeySource::OAuth);
+                assert!(
+                    !s.text.contains("k123") && !s.text.contains("x-api-key"),
+                    "{}",
+                    s.text
+                );
+                assert!(s.text.lines().any(|l| l.ends_with(&format!(": {url}"))));
+                assert_eq!(s.value.as_ref().unwrap()["url"], url);
+                assert!(s.key_help("k123").contains("consent page"));
+            }
+            assert_eq!(
+                client.header(Accepted::BEARER),
+                Some(KeyHeader::Bearer),
+                "{client:?}"
+            );
+        }
+        assert_eq!(
+            chatgpt(url, "srv", KeyMode::Env, KeyHeader::Bearer).text,
+            format!("Name: srv\nMCP Server URL: {url}\nAuthentication: OAuth")
+        );
+        assert_eq!(
+            claude_ai(url, "srv", KeyMode::Env, KeyHeader::Bearer).text,
+            format!("Name: srv\nRemote MCP server URL: {url}")
+        );
+        let mut config = Config::default();
+        assert_eq!(auth_mode_note(&config, McpClient::Cursor), None);
+        config.auth.mode = mcpctl_stack::config::AuthMode::OAuth;
+        assert!(auth_mode_note(&config, McpClient::Cursor)
+            .unwrap()
+            .contains("`Authorization: Bearer` only"));
+        assert_eq!(auth_mode_note(&config, McpClient::ChatGpt), None);
+        assert_eq!(key_header(&config), KeyHeader::Bearer);
     }
 }

@@ -30,6 +30,10 @@ pub enum ClientName {
     ClaudeApi,
     /// OpenAI Responses API: an `mcp` tool (request body)
     Openai,
+    /// ChatGPT (developer-mode app, OAuth: needs [auth] mode = "oauth")
+    Chatgpt,
+    /// claude.ai / Claude Desktop custom connector (OAuth: needs [auth] mode = "oauth")
+    ClaudeAi,
 }
 
 impl From<ClientName> for McpClient {
@@ -43,13 +47,15 @@ impl From<ClientName> for McpClient {
             ClientName::Gemini => McpClient::Gemini,
             ClientName::ClaudeApi => McpClient::ClaudeApi,
             ClientName::Openai => McpClient::OpenAi,
+            ClientName::Chatgpt => McpClient::ChatGpt,
+            ClientName::ClaudeAi => McpClient::ClaudeAi,
         }
     }
 }
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_long_help = "By default the snippet holds no key, so the file can be committed: Cursor, Windsurf, Codex, Gemini and the `claude mcp add` line read it from MCPCTL_API_KEY (stderr prints the `export` line that sets it), VS Code asks for it, and the Claude and OpenAI APIs, which expand no variables, get the placeholder <MCPCTL_API_KEY>. --inline-key writes the key in. The header is x-api-key when [authorizer] accept takes it, else Authorization: Bearer (the Claude API only sends a bearer token). See docs/clients.md."
+    after_long_help = "By default the snippet holds no key, so the file can be committed: Cursor, Windsurf, Codex, Gemini and the `claude mcp add` line read it from MCPCTL_API_KEY (stderr prints the `export` line that sets it), VS Code asks for it, and the Claude and OpenAI APIs, which expand no variables, get the placeholder <MCPCTL_API_KEY>. --inline-key writes the key in. The header is x-api-key when [authorizer] accept takes it, else Authorization: Bearer (the Claude API only sends a bearer token). With [auth] mode = \"oauth\" the key goes as Authorization: Bearer only, and `chatgpt` and `claude-ai` print what to enter in their connector forms (the URL; they sign in with OAuth and the consent page asks for the key). See docs/clients.md and docs/oauth.md."
 )]
 pub struct Args {
     /// The client to configure.
@@ -77,6 +83,14 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         None => super::load_config(cli)?,
     };
     let client = McpClient::from(args.client);
+    if client.oauth_only() && config.auth.mode != mcpctl_stack::config::AuthMode::OAuth {
+        bail!(
+            "{} signs in with OAuth only: set [auth] mode = \"oauth\" in {} and deploy (docs/oauth.md)",
+            client.title(),
+            cli.config.display()
+        );
+    }
+    let note = mcpctl_devstack::client_config::auth_mode_note(&config, client);
     // Before any AWS call: a client that cannot send an accepted header gets no snippet.
     let Some(header) = client.header(mcpctl_stack::auth::accepted(&config)) else {
         bail!(
@@ -132,11 +146,14 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                     out["input"] = json!(input);
                     out["api_key"] = json!(key);
                 }
-                KeySource::Inline => out["api_key"] = json!(key),
+                KeySource::Inline | KeySource::OAuth => out["api_key"] = json!(key),
                 KeySource::Placeholder => {}
             }
             if let Some(warning) = &out_of_reach {
                 out["warning"] = json!(warning);
+            }
+            if let Some(note) = &note {
+                out["note"] = json!(note);
             }
             let headers = client.request_headers();
             if !headers.is_empty() {
@@ -155,6 +172,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
                 client.location(),
                 snippet.key_help(&key)
             );
+            if let Some(note) = &note {
+                eprintln!("{note}");
+            }
             if let Some(warning) = &out_of_reach {
                 eprintln!("warning: {warning}");
             }
