@@ -324,6 +324,20 @@ async fn oauth_deploy_creates_the_authorization_server_and_converges() {
         "{v:#}"
     );
 
+    // Status names the oauth function and sees no drift.
+    let out = p.mcpctl(&["status", "-o", "json"]);
+    assert_success(&out);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["in_sync"], true, "{status:#}");
+    assert_eq!(status["auth_mode"], "oauth");
+    assert_eq!(status["functions"]["oauth"]["memory_mb"], 128, "{status:#}");
+    let out = p.mcpctl(&["status"]);
+    assert!(
+        common::stdout(&out).contains("OAuth"),
+        "{}",
+        common::stdout(&out)
+    );
+
     // The policy grants the oauth parts.
     let out = p.mcpctl(&["policy"]);
     assert_success(&out);
@@ -498,4 +512,38 @@ async fn back_to_api_key_removes_the_oauth_parts_and_destroy_leaves_nothing() {
         .unwrap();
     assert!(d.deleted_date().is_some());
     assert!(apigw.get_apis().send().await.unwrap().items().is_empty());
+}
+
+/// Deploy cut after each of its steps, then run again: plan predicts exactly what the rerun
+/// changes, the rerun converges, and a third run changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_oauth_deploy_converges_from_every_step() {
+    let p = project(OAUTH);
+    let prebuilt = p.prebuilt();
+    let prebuilt = path_str(&prebuilt);
+    let full = p.deploy_json();
+    let steps = full["resources"].as_array().unwrap().len();
+    assert_eq!(steps, 22, "{full:#}");
+    for k in 1..steps {
+        p.moto.reset();
+        let k_str = k.to_string();
+        let cut = p.mcpctl_env(
+            &["deploy", "--prebuilt", prebuilt, "-o", "json"],
+            &[("MCPCTL_FAIL_AFTER_STEP", k_str.as_str())],
+        );
+        assert!(!cut.status.success(), "deploy was to stop after step {k}");
+        let v = plan_json(&p);
+        let mut planned = actions(&v, "create");
+        planned.extend(actions(&v, "update"));
+        planned.sort();
+        let rerun = p.deploy_json();
+        let mut changed: Vec<String> = common::changed_steps(&rerun)
+            .into_iter()
+            .map(|(step, _)| step)
+            .collect();
+        changed.sort();
+        assert_eq!(planned, changed, "after a cut at step {k}");
+        let third = p.deploy_json();
+        assert_eq!(third["mutating_calls"], 0, "step {k}: {third:#}");
+    }
 }

@@ -74,29 +74,33 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
     let drift: Vec<&Planned> = preview.changes.iter().filter(|c| c.is_change()).collect();
 
     match cli.output {
-        Output::Json => super::print_json(&json!({
-            "stack": config.name,
-            "region": config.region,
-            "server_package": config.server.package,
-            "deployed": deployed,
-            "endpoint": endpoint,
-            "functions": {
-                "server": preview.server.as_ref().map(function_json),
-                "authorizer": preview.authorizer.as_ref().map(function_json),
-            },
-            "authorizer_cache_ttl_s": preview.api_authorizer.as_ref().and_then(|a| a.ttl_s),
-            "api_key": {
-                "secret_id": ctx.names.secret(),
-                "scheduled_for_deletion": preview.secret.as_ref().map(|s| s.scheduled_for_deletion),
-                "current_created": keys.current_created.map(mcpctl_stack::time::rfc3339),
-                "current_age_s": keys.current_created.map(|c| now - c),
-                "previous_still_valid": keys.previous_created.is_some(),
-            },
-            "drift": drift,
-            "in_sync": drift.is_empty(),
-            "locked_by": lock.as_ref().map(lock::Holder::to_json),
-            "mutating_calls": aws.calls.mutating_count(),
-        })),
+        Output::Json => super::print_json(&with_oauth(
+            &config,
+            &preview,
+            json!({
+                "stack": config.name,
+                "region": config.region,
+                "server_package": config.server.package,
+                "deployed": deployed,
+                "endpoint": endpoint,
+                "functions": {
+                    "server": preview.server.as_ref().map(function_json),
+                    "authorizer": preview.authorizer.as_ref().map(function_json),
+                },
+                "authorizer_cache_ttl_s": preview.api_authorizer.as_ref().and_then(|a| a.ttl_s),
+                "api_key": {
+                    "secret_id": ctx.names.secret(),
+                    "scheduled_for_deletion": preview.secret.as_ref().map(|s| s.scheduled_for_deletion),
+                    "current_created": keys.current_created.map(mcpctl_stack::time::rfc3339),
+                    "current_age_s": keys.current_created.map(|c| now - c),
+                    "previous_still_valid": keys.previous_created.is_some(),
+                },
+                "drift": drift,
+                "in_sync": drift.is_empty(),
+                "locked_by": lock.as_ref().map(lock::Holder::to_json),
+                "mutating_calls": aws.calls.mutating_count(),
+            }),
+        )),
         Output::Text => {
             print!(
                 "{}",
@@ -114,11 +118,23 @@ pub async fn run(cli: &Cli, _args: &Args) -> Result<()> {
     }
 }
 
+/// With `[auth] mode = "oauth"`, the status also names the oauth function (api-key mode's
+/// output stays as it was).
+fn with_oauth(config: &mcpctl_stack::Config, preview: &Preview, mut status: Value) -> Value {
+    if config.auth.mode == mcpctl_stack::config::AuthMode::OAuth {
+        status["auth_mode"] = json!(config.auth.mode.as_str());
+        status["functions"]["oauth"] = json!(preview.oauth.as_ref().map(function_json));
+        status["oauth_signing_secret_id"] = json!(mcpctl_stack::oauth::signing_secret_name(config));
+    }
+    status
+}
+
 /// Anything of the stack exists, other than a secret `destroy` left scheduled for deletion.
 fn is_deployed(preview: &Preview) -> bool {
     preview.api.is_some()
         || preview.server.is_some()
         || preview.authorizer.is_some()
+        || preview.oauth.is_some()
         || preview
             .secret
             .as_ref()
@@ -161,10 +177,15 @@ fn render(
         "Endpoint",
         endpoint.unwrap_or("(no API)").to_string(),
     );
-    for (label, f) in [
+    let oauth = config.auth.mode == mcpctl_stack::config::AuthMode::OAuth;
+    let mut functions = vec![
         ("Server", &preview.server),
         ("Authorizer", &preview.authorizer),
-    ] {
+    ];
+    if oauth {
+        functions.push(("OAuth", &preview.oauth));
+    }
+    for (label, f) in functions {
         let value = match f {
             Some(f) => format!(
                 "{}, {}, {} MB / {} s, code {}, last modified {}",
