@@ -7,7 +7,8 @@ Headless: discovery (API Gateway's 401 has no WWW-Authenticate, so the well-know
 dynamic registration -> consent (the redirect handler posts the consent form with the stack's
 API key, as the owner would) -> token -> tools/list; then the access token's expiry is reached
 (the SDK's clock for it is moved past `expires_in`) and the SDK refreshes it before the next
-request -> tools/list with the refreshed token; the used refresh token is refused.
+request -> tools/list with the refreshed token; a tampered access token gets the server's 401 and
+the SDK recovers (it authorizes again); the used refresh token is refused.
 Prints `PASS name` / `FAIL name: why`; exits 1 if any failed. Every request is bounded.
 """
 
@@ -57,8 +58,10 @@ class Memory:
 async def main(url: str, key: str) -> None:
     storage = Memory()
     result: dict[str, AuthorizationCodeResult] = {}
+    consents = [0]
 
     async def redirect_handler(authorization_url: str) -> None:
+        consents[0] += 1
         async with httpx2.AsyncClient(timeout=20) as http:
             page = await http.get(authorization_url)
             token = re.search(r'name="consent" value="([^"]+)"', page.text)
@@ -120,6 +123,25 @@ async def main(url: str, key: str) -> None:
             check("calculate" in names, "tools/list with the refreshed access token")
         except Exception as e:  # noqa: BLE001
             check(False, f"refresh: {e!r}")
+        # An invalid access token (tampered; the SDK's clock says it is still good) gets the
+        # server's 401, and the SDK recovers on it: it authorizes again (consent, handled by the
+        # redirect handler) and retries.
+        held = storage.tokens
+        if held is not None:
+            tampered = held.access_token[:-2] + ("BB" if held.access_token.endswith("AA") else "AA")
+            bad = held.model_copy(update={"access_token": tampered})
+            storage.tokens = bad
+            provider.context.current_tokens = bad
+            before = consents[0]
+            try:
+                names = await list_tools()
+                now = storage.tokens
+                check(
+                    "calculate" in names and now is not None and now.access_token != tampered,
+                    f"with a tampered access token the SDK recovers on the 401 ({consents[0] - before} new consent) and tools/list works",
+                )
+            except Exception as e:  # noqa: BLE001
+                check(False, f"recovery from a tampered access token: {e!r}")
         # The used refresh token is refused.
         origin = str(httpx2.URL(url).copy_with(path="/", query=None)).rstrip("/")
         async with httpx2.AsyncClient(timeout=20) as http:
