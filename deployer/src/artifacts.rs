@@ -13,8 +13,9 @@ use crate::image::{self, OciImage};
 use crate::package::{self, LambdaZip};
 use crate::steps::Change;
 
-/// The `CodeSha256` each function would get: the server's, the authorizer's.
-pub type CodeHashes = (String, String);
+/// The `CodeSha256` each function would get: the server's, the authorizer's, and the oauth
+/// function's (`[auth] mode = "oauth"`).
+pub type CodeHashes = (String, String, Option<String>);
 
 /// The server as deploy.toml's `package` says; the authorizer is always a zip (small, and
 /// cold starts faster than an image).
@@ -64,7 +65,8 @@ pub fn code_hashes(config: &Config, binaries: &Binaries) -> Result<CodeHashes> {
         ServerPackage::Zip(zip) => zip.code_sha256,
         ServerPackage::Image(image) => image.digest().trim_start_matches("sha256:").to_string(),
     };
-    Ok((server, authorizer.code_sha256))
+    let oauth = oauth_zip(binaries)?.map(|z| z.code_sha256);
+    Ok((server, authorizer.code_sha256, oauth))
 }
 
 /// The oauth function's zip (`[auth] mode = "oauth"`), deterministic like the others.

@@ -104,6 +104,20 @@ impl Binaries {
     }
 }
 
+/// [`prebuilt`] for `config`: with `[auth] mode = "oauth"` also `mcpctl-oauth` from `dir`.
+pub fn prebuilt_for(
+    dir: &Path,
+    config: &mcpctl_stack::Config,
+    platform: &'static Platform,
+) -> Result<Binaries> {
+    let binaries = prebuilt(dir, &config.server.package, platform)?;
+    if config.auth.mode == mcpctl_stack::config::AuthMode::OAuth {
+        binaries.with_prebuilt_oauth(dir)
+    } else {
+        Ok(binaries)
+    }
+}
+
 /// `cargo metadata` of the workspace around `dir` (members and dependencies).
 pub async fn metadata(dir: &Path) -> Result<serde_json::Value> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

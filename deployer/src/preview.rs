@@ -106,9 +106,9 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
             )),
         ));
     }
-    let (server_code, authorizer_code) = match code {
-        Some((server, authorizer)) => (Some(server), Some(authorizer)),
-        None => (None, None),
+    let (server_code, authorizer_code, oauth_code) = match code {
+        Some((server, authorizer, oauth)) => (Some(server), Some(authorizer), oauth),
+        None => (None, None, None),
     };
     let mut p = Preview {
         changes: Vec::new(),
@@ -176,7 +176,7 @@ pub async fn preview_stack(ctx: &Ctx<'_>, code: Option<CodeHashes>) -> Result<Pr
                     .unwrap_or_default();
                 let function =
                     Function::oauth(ctx, role, &secret_arn, &signing_arn, LambdaZip::empty())?;
-                let (change, state) = preview_function(ctx, function, None).await?;
+                let (change, state) = preview_function(ctx, function, oauth_code.clone()).await?;
                 p.oauth = state;
                 change
             }

@@ -409,6 +409,19 @@ impl Part {
     }
 }
 
+/// What deploy cannot make of `config` yet, as one error saying what to do: with
+/// `[auth] mode = "oauth"` the issuer is the API's origin (docs/oauth.md), which a named stage
+/// (`https://HOST/STAGE/mcp`) would not match.
+pub fn check_supported(config: &Config) -> Result<()> {
+    if config.auth.mode == AuthMode::OAuth && config.api.stage != "$default" {
+        anyhow::bail!(
+            "[auth] mode = \"oauth\" needs [api] stage = \"$default\" (the OAuth issuer is the API's origin, so the MCP endpoint must be ORIGIN/mcp); remove `stage = {:?}` from [api]",
+            config.api.stage
+        );
+    }
+    Ok(())
+}
+
 /// The oauth function's role.
 pub fn oauth_role_name(config: &Config) -> String {
     format!("{}-role", mcpctl_stack::oauth::function_name(config))

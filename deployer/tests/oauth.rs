@@ -29,7 +29,10 @@ region = "us-east-1"
 /// A project whose `--prebuilt` directory also holds an `mcpctl-oauth` stand-in (the
 /// authorizer's: any Lambda-compatible binary of the right architecture will do).
 fn project(config: &str) -> Project {
-    let p = Project::new(config);
+    with_oauth_stand_in(Project::new(config))
+}
+
+fn with_oauth_stand_in(p: Project) -> Project {
     std::fs::copy(
         p.prebuilt().join("mcpctl-authorizer"),
         p.prebuilt().join("mcpctl-oauth"),
@@ -111,6 +114,17 @@ async fn plan_on_an_empty_account_lists_the_oauth_parts_and_api_key_mode_has_non
     let creates = actions(&plan_json(&p), "create");
     for label in OAUTH_LABELS {
         assert!(creates.contains(&label.to_string()), "{label}: {creates:?}");
+    }
+    // A named API stage would not match the issuer (the API's origin): one clear error.
+    p.write_config(&format!("{OAUTH}\n[api]\nstage = \"prod\"\n"));
+    for command in ["plan", "deploy"] {
+        let out = p.mcpctl(&[command, "--prebuilt", path_str(&p.prebuilt())]);
+        assert!(!out.status.success(), "{command}");
+        assert!(
+            stderr(&out).contains("[api] stage = \"$default\""),
+            "{command}: {}",
+            stderr(&out)
+        );
     }
     p.write_config(API_KEY);
     let v = plan_json(&p);
@@ -350,6 +364,44 @@ async fn oauth_deploy_creates_the_authorization_server_and_converges() {
     ] {
         assert!(doc.contains(arn), "{arn}: {doc}");
     }
+    // New oauth code: plan --prebuilt sees exactly that, deploy uploads it.
+    std::fs::copy(
+        p.prebuilt().join("mcpctl-server"),
+        p.prebuilt().join("mcpctl-oauth"),
+    )
+    .unwrap();
+    let v = plan_json(&p);
+    let updates: Vec<&Value> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "update")
+        .collect();
+    assert_eq!(
+        updates,
+        [&json!({"resource": "function oa-oauth", "action": "update", "fields": ["code"]})],
+        "{v:#}"
+    );
+    let redeployed = p.deploy_json();
+    assert_eq!(
+        common::changed_steps(&redeployed),
+        [(
+            "function oa-oauth".to_string(),
+            json!({"updated": ["code"]})
+        )],
+        "{redeployed:#}"
+    );
+
+    // Without the oauth binary, --prebuilt is one clear error before AWS is touched.
+    std::fs::remove_file(p.prebuilt().join("mcpctl-oauth")).unwrap();
+    let out = p.mcpctl(&["deploy", "--prebuilt", path_str(&p.prebuilt())]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("mcpctl-oauth") && stderr(&out).contains("[auth] mode"),
+        "{}",
+        stderr(&out)
+    );
+
     p.write_config(API_KEY);
     let out = p.mcpctl(&["policy"]);
     assert!(!common::stdout(&out).contains("oauth"));
@@ -546,4 +598,24 @@ async fn an_interrupted_oauth_deploy_converges_from_every_step() {
         let third = p.deploy_json();
         assert_eq!(third["mutating_calls"], 0, "step {k}: {third:#}");
     }
+}
+
+/// The same life, against an AWS that behaves like AWS (throttling, lagging reads, IAM
+/// propagation: the realism layer the lifecycle tests use).
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_lifecycle_survives_an_aws_like_aws() {
+    let p = with_oauth_stand_in(Project::like_aws(OAUTH));
+    p.deploy_json();
+    let again = p.deploy_json();
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+    p.write_config(API_KEY);
+    p.deploy_json();
+    let again = p.deploy_json();
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+    p.write_config(OAUTH);
+    p.deploy_json();
+    let out = p.mcpctl(&["destroy", "--yes", "-o", "json"]);
+    assert_success(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["left_behind"], json!([]), "{v:#}");
 }

@@ -48,20 +48,14 @@ pub struct Args {
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
+    crate::stack::check_supported(&config)?;
     let platform = Platform::of(config.architecture);
     let oauth = config.auth.mode == AuthMode::OAuth;
     // Bad prebuilt binaries fail before anything in AWS is touched.
     let prebuilt = args
         .prebuilt
         .as_deref()
-        .map(|dir| {
-            let b = build::prebuilt(dir, &config.server.package, platform)?;
-            if oauth {
-                b.with_prebuilt_oauth(dir)
-            } else {
-                Ok(b)
-            }
-        })
+        .map(|dir| build::prebuilt_for(dir, &config, platform))
         .transpose()?;
     let aws = Aws::connect(&config).await?;
     let ctx = Ctx::new(&aws, &config);

@@ -16,22 +16,20 @@ use crate::{Cli, Output};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Compare the code too: zip the server's binary (named as deploy.toml's `[server]
-    /// package`) and `mcpctl-authorizer` from DIR (checked for deploy.toml's `architecture`) and
-    /// compare their hashes with the deployed ones (otherwise the code is built at deploy time).
+    /// package`) and `mcpctl-authorizer` (and `mcpctl-oauth` with `[auth] mode = "oauth"`) from
+    /// DIR (checked for deploy.toml's `architecture`) and compare their hashes with the deployed
+    /// ones (otherwise the code is built at deploy time).
     #[arg(long, value_name = "DIR", env = PREBUILT_ENV)]
     pub prebuilt: Option<PathBuf>,
 }
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let config = super::load_config(cli)?;
+    crate::stack::check_supported(&config)?;
     let code = match &args.prebuilt {
         Some(dir) => Some(artifacts::code_hashes(
             &config,
-            &build::prebuilt(
-                dir,
-                &config.server.package,
-                Platform::of(config.architecture),
-            )?,
+            &build::prebuilt_for(dir, &config, Platform::of(config.architecture))?,
         )?),
         None => None,
     };
