@@ -242,4 +242,60 @@ mod tests {
             Change::Unchanged
         );
     }
+
+    #[test]
+    fn oauth_routes_go_to_the_oauth_integration_without_the_authorizer() {
+        let aws = crate::aws::Aws::offline();
+        let config = mcpctl_stack::Config::default();
+        let ctx = Ctx::new(&aws, &config);
+        let routes = Routes {
+            api_id: "api".into(),
+            integration_id: "i1".into(),
+            authorizer_id: "a1".into(),
+            oauth_integration_id: Some("o1".into()),
+        };
+        let mut current: Vec<RouteState> = ROUTES
+            .iter()
+            .enumerate()
+            .map(|(i, r)| route(&i.to_string(), &r.key(), "integrations/i1", "a1"))
+            .collect();
+        // Behind the authorizer by mistake: fixed; the others are created.
+        current.push(route("t", "POST /oauth/token", "integrations/o1", "a1"));
+        let plan = routes.plan(&ctx, &current);
+        assert_eq!(
+            plan.update,
+            [("t".to_string(), "POST /oauth/token".to_string())]
+        );
+        assert_eq!(plan.create.len(), OAUTH_ROUTES.len() - 1);
+        assert!(plan.delete.is_empty());
+        for r in current.iter_mut().filter(|r| r.id == "t") {
+            r.authorization = Some("NONE".into());
+            r.authorizer_id = None;
+        }
+        current.extend(
+            OAUTH_ROUTES
+                .iter()
+                .filter(|r| r.key() != "POST /oauth/token")
+                .map(|r| RouteState {
+                    id: r.key(),
+                    key: r.key(),
+                    target: Some("integrations/o1".into()),
+                    authorization: Some("NONE".into()),
+                    authorizer_id: None,
+                }),
+        );
+        assert_eq!(
+            Routes::change(&routes.plan(&ctx, &current)),
+            Change::Unchanged
+        );
+        // Back to api-key mode: the OAuth routes go.
+        let api_key = Routes {
+            oauth_integration_id: None,
+            ..routes
+        };
+        assert_eq!(
+            api_key.plan(&ctx, &current).delete.len(),
+            OAUTH_ROUTES.len()
+        );
+    }
 }
