@@ -90,8 +90,12 @@ impl LocalState {
 
     /// The stored keys, if any.
     pub fn keys(&self) -> Result<Option<KeyPair>, StateError> {
-        let path = self.keys_path();
-        match fs::read(&path) {
+        self.read_pair(&self.keys_path())
+    }
+
+    /// The key pair stored at `path` (the API key's or the signing key's file), if any.
+    fn read_pair(&self, path: &Path) -> Result<Option<KeyPair>, StateError> {
+        match fs::read(path) {
             Ok(bytes) => {
                 serde_json::from_slice(&bytes)
                     .map(Some)
@@ -100,7 +104,7 @@ impl LocalState {
                     })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(&path)(e)),
+            Err(e) => Err(self.io(path)(e)),
         }
     }
 
@@ -161,18 +165,7 @@ impl LocalState {
 
     /// The stored OAuth signing keys, if any.
     pub fn signing_keys(&self) -> Result<Option<KeyPair>, StateError> {
-        let path = self.signing_keys_path();
-        match fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|_| StateError::Corrupt {
-                        path: path.display().to_string(),
-                    })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(&path)(e)),
-        }
+        self.read_pair(&self.signing_keys_path())
     }
 
     /// The stored OAuth signing keys, or a new 256-bit key stored first.
