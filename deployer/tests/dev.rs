@@ -1,13 +1,12 @@
 //! `mcpctl dev` as a user runs it: a real process serving the real function binaries, stopped
 //! with Ctrl-C (SIGINT) or killed outright, leaving no function instance behind.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcpctl_testkit::{build_binary, free_port, http_request};
+use mcpctl_testkit::{build_binary, first_stdout_line, free_port, http_request};
 
 struct Dev {
     child: Child,
@@ -52,15 +51,7 @@ fn start(tag: &str, extra: &[&str]) -> Dev {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("mcpctl starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
+    let line = first_stdout_line(&mut child, Duration::from_secs(60))
         .expect("mcpctl dev printed its banner");
     let banner: serde_json::Value = serde_json::from_str(&line).expect("the banner is JSON");
     Dev {

@@ -5,12 +5,11 @@
 //! dependencies) and builds into this workspace's target directory with this workspace's
 //! Cargo.lock, so the dependencies compiled for the workspace are reused.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use mcpctl_testkit::{free_port, mcp, target_dir, workspace_root, MotoServer};
+use mcpctl_testkit::{first_stdout_line, free_port, mcp, target_dir, workspace_root, MotoServer};
 
 const ADDED_TOOL: &str = r#"
     #[tool(description = "Add two integers (added by the test).")]
@@ -81,18 +80,10 @@ impl Dev {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("mcpctl dev starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let dev = Dev(child);
         // The first run compiles the project's server and the authorizer.
-        let line = rx
-            .recv_timeout(Duration::from_secs(3600))
-            .expect("mcpctl dev printed its banner");
+        let line = first_stdout_line(&mut child, Duration::from_secs(3600));
+        let dev = Dev(child);
+        let line = line.expect("mcpctl dev printed its banner");
         let banner = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the banner is JSON ({e}): {line:?}"));
         (dev, banner)

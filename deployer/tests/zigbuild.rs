@@ -6,14 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_success, changed_steps, Project};
-use mcpctl_testkit::{free_port, http_request, target_dir};
+use mcpctl_testkit::{first_stdout_line, free_port, http_request, target_dir};
 
 const BINS: [&str; 2] = ["mcpctl-server", "mcpctl-authorizer"];
 
@@ -240,16 +239,9 @@ fn dev_runs_the_arm64_lambda_build_under_qemu() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("mcpctl starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
     // The build comes first: a cold arm64 release build with LTO takes minutes here.
-    let line = rx.recv_timeout(Duration::from_secs(40 * 60));
-    let Ok(line) = line else {
+    let line = first_stdout_line(&mut child, Duration::from_secs(40 * 60));
+    let Some(line) = line else {
         let _ = child.kill();
         panic!("mcpctl dev --arch arm64 printed no banner within 40 minutes");
     };
